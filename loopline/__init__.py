@@ -1,0 +1,77 @@
+"""Loopline: typed Python pipelines, tracked, cached and resumable, for continuous learning.
+
+    import loopline
+
+    @loopline.func
+    def add(a: float, b: float) -> float:
+        return a + b
+
+    loopline.LocalRunner().run(add(1, 2))
+
+Sematic pipelines port with `import loopline as sematic`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopline._version import __version__
+from loopline.client import Client
+from loopline.core.image import Image
+from loopline.core.records import RunRecord, RunState
+from loopline.core.serialization import register_type
+from loopline.engine.compat import CloudRunner
+from loopline.engine.hooks import RunHooks
+from loopline.engine.local import LocalRunner
+from loopline.engine.runner import Runner
+from loopline.engine.silent import SilentRunner
+from loopline.errors import (
+    ArgumentTypeError,
+    FunctionDefinitionError,
+    LooplineError,
+    OutputTypeError,
+    PipelineRunError,
+    UnsupportedFutureOperation,
+)
+from loopline.sdk.context import Context, context, log_metric
+from loopline.sdk.function import Function, func
+from loopline.sdk.future import Future
+from loopline.sdk.resources import KubernetesResourceRequirements, ResourceRequirements, RetrySettings
+
+__all__ = [
+    "ArgumentTypeError",
+    "Client",
+    "CloudRunner",
+    "Context",
+    "Function",
+    "FunctionDefinitionError",
+    "Future",
+    "Image",
+    "KubernetesResourceRequirements",
+    "LocalRunner",
+    "LooplineError",
+    "OutputTypeError",
+    "PipelineRunError",
+    "ResourceRequirements",
+    "RetrySettings",
+    "RunHooks",
+    "RunRecord",
+    "RunState",
+    "Runner",
+    "SilentRunner",
+    "UnsupportedFutureOperation",
+    "__version__",
+    "context",
+    "func",
+    "log_metric",
+    "register_type",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Optional integrations load on first use, so `import loopline` stays light.
+    if name == "RayRunner":
+        from loopline.engine.ray import RayRunner
+
+        return RayRunner
+    raise AttributeError(f"module 'loopline' has no attribute {name!r}")

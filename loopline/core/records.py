@@ -1,0 +1,221 @@
+"""The records Loopline tracks, as frozen dataclasses shared by every layer.
+
+Stores persist these, the engine produces them, the client and server read them. They carry
+plain data only (ids, JSON-compatible dicts, datetimes), never live Python objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+JSON = Any
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class RunState(str, enum.Enum):
+    """Where a run is in its life. See `loopline.engine.state` for the allowed moves."""
+
+    CREATED = "created"  # known to the graph, inputs not all ready
+    READY = "ready"  # inputs ready, waiting for an executor slot
+    RUNNING = "running"  # the function body is executing
+    RETRYING = "retrying"  # failed, a retry is scheduled
+    WAITING = "waiting"  # the body returned futures; waiting for its nested runs
+    SUCCEEDED = "succeeded"
+    CACHED = "cached"  # succeeded by reusing an earlier run's output
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"  # timed out or cancelled in a thread that could not be stopped
+    ORPHANED = "orphaned"  # its runner died; marked by the next runner or `loopline clean`
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+    @property
+    def is_success(self) -> bool:
+        return self in (RunState.SUCCEEDED, RunState.CACHED)
+
+
+TERMINAL_STATES = frozenset(
+    {
+        RunState.SUCCEEDED,
+        RunState.CACHED,
+        RunState.FAILED,
+        RunState.CANCELLED,
+        RunState.ABANDONED,
+        RunState.ORPHANED,
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorInfo:
+    """What went wrong in a run: the exception type, its message and the formatted traceback."""
+
+    type: str
+    message: str
+    traceback: str = ""
+    user_error: bool = True  # False when Loopline itself failed (a store error, say)
+
+
+@dataclasses.dataclass(frozen=True)
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+    remote: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LaunchSpec:
+    """How a pipeline was started, so it can be started again (rerun) later."""
+
+    function: str  # module:qualname of the root func
+    module: str | None = None  # importable module name, when there is one
+    file: str | None = None  # the source file, when the module is a script
+    python: str = ""
+    cwd: str = ""
+    argv: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class InputRef:
+    """One input of a run: the artifact it received and the runs whose outputs it was built from
+    (one for a plain future, several for a list of futures, none for a literal value)."""
+
+    artifact_id: str
+    sources: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    cpus: float | None = None
+    gpus: int = 0
+    memory_bytes: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    id: str
+    root_id: str
+    parent_id: str | None
+    function: str  # module.qualname: the pipeline identity for a root run
+    name: str
+    state: RunState
+    created_at: dt.datetime
+    tags: tuple[str, ...] = ()
+    inputs: Mapping[str, InputRef] = dataclasses.field(default_factory=dict)
+    output_id: str | None = None
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    cache_key: str | None = None
+    cached_from: str | None = None  # for CACHED runs: the run whose output was reused
+    code_version: str = ""
+    source: str = ""
+    docstring: str | None = None
+    resources: Resources = Resources()
+    attempts: int = 0
+    error: ErrorInfo | None = None
+    runner_id: str | None = None
+    executor: str = ""  # inline, thread, process, ray
+    user: str | None = None
+    git: GitInfo | None = None  # root runs only
+    launch: LaunchSpec | None = None  # root runs only
+    cancel_requested: bool = False
+
+    def replace(self, **changes: Any) -> RunRecord:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.ended_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactRecord:
+    id: str  # sha256 of the artifact bytes (type and value)
+    type_name: str
+    size: int
+    summary: JSON
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class LogChunk:
+    """Consecutive output lines of one run; `seq` orders chunks across the whole store."""
+
+    run_id: str
+    stream: str  # stdout, stderr, log
+    text: str
+    created_at: dt.datetime
+    seq: int = 0  # assigned by the store
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricPoint:
+    run_id: str
+    root_id: str
+    name: str
+    value: float
+    step: int | None
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    run_id: str
+    author: str
+    body: str
+    created_at: dt.datetime
+    id: int = 0  # assigned by the store
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerRecord:
+    """A live or finished runner process, heartbeating while it works."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime
+    stopped_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFilter:
+    """Which runs to list; every field narrows the result (None means any)."""
+
+    states: Sequence[RunState] | None = None
+    name: str | None = None  # substring of the display name
+    function: str | None = None  # exact function (pipeline) path
+    tags: Sequence[str] = ()  # every tag must be present
+    root_only: bool = False
+    root_id: str | None = None
+    parent_id: str | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    search: str | None = None  # free text over name, function, tags and id
+
+
+@dataclasses.dataclass
+class WriteBatch:
+    """Everything a runner wants persisted, written in one transaction."""
+
+    runs: list[RunRecord] = dataclasses.field(default_factory=list)
+    artifacts: list[ArtifactRecord] = dataclasses.field(default_factory=list)
+    logs: list[LogChunk] = dataclasses.field(default_factory=list)
+    metrics: list[MetricPoint] = dataclasses.field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.artifacts or self.logs or self.metrics)

@@ -1,0 +1,190 @@
+"""`LocalRunner`: runs pipelines on this machine, tracked in the embedded (or configured) store."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from loopline.core.clock import Clock, SystemClock
+from loopline.core.records import RunFilter, RunRecord
+from loopline.engine import capture
+from loopline.engine.environment import RunEnvironment, StoreCache, reuse_key
+from loopline.engine.executors import Executor, StepReporter, ThreadExecutor
+from loopline.engine.gpu import visible_gpu_ids
+from loopline.engine.hooks import HookList, RunHooks
+from loopline.engine.launch import current_user, git_info, launch_spec, source_directory
+from loopline.engine.liveness import Liveness, mark_orphans
+from loopline.engine.machine import PipelineExecution
+from loopline.engine.runner import Runner
+from loopline.engine.tracking import StoreTracker
+from loopline.engine.workers import ProcessExecutor
+from loopline.errors import UsageError
+from loopline.sdk.future import Future
+from loopline.settings import Settings
+from loopline.storage.base import ArtifactStore, MetadataStore
+from loopline.storage.embedded import open_stores
+
+
+class LocalRunner(Runner):
+    """Run pipelines on this machine, tracking every run, input, output, log and metric.
+
+    - `cache_namespace`: cached results are only shared within one namespace.
+    - `rerun_from`: a run id of an earlier pipeline; that run and everything downstream of it
+      execute again, everything upstream is reused.
+    - `max_parallelism`: how many steps run at once (default: 8 threads or 4 per core, and one
+      worker process per core for `standalone=True` steps).
+    - `home` / `settings` / `metadata` + `artifacts`: where to track (default: `LOOPLINE_HOME`).
+    - `cache=False` ignores every cache (the CLI's `--no-cache`).
+    - `echo=False` keeps step output out of the terminal (it is still recorded).
+    """
+
+    def __init__(
+        self,
+        cache_namespace: str | None = None,
+        rerun_from: str | None = None,
+        max_parallelism: int | None = None,
+        *,
+        home: str | Path | None = None,
+        settings: Settings | None = None,
+        metadata: MetadataStore | None = None,
+        artifacts: ArtifactStore | None = None,
+        cache: bool = True,
+        echo: bool = True,
+        hooks: Sequence[RunHooks] = (),
+        clock: Clock | None = None,
+    ) -> None:
+        if max_parallelism is not None and (not isinstance(max_parallelism, int) or max_parallelism < 1):
+            raise UsageError(f"LocalRunner(max_parallelism=...) must be an int >= 1, got {max_parallelism!r}")
+        if (metadata is None) != (artifacts is None):
+            raise UsageError("LocalRunner takes both `metadata` and `artifacts`, or neither")
+        if home is not None and settings is not None:
+            raise UsageError("LocalRunner takes `home` or `settings`, not both")
+        self.cache_namespace = cache_namespace
+        self.rerun_from = rerun_from
+        self.max_parallelism = max_parallelism
+        self.settings = Settings.for_home(home, os.environ) if home is not None else settings
+        self._stores = (metadata, artifacts) if metadata is not None and artifacts is not None else None
+        self.use_cache = cache
+        self.echo = echo
+        self.hooks = list(hooks)
+        self.clock = clock or SystemClock()
+        self._liveness: Liveness | None = None
+
+    def stores(self) -> tuple[MetadataStore, ArtifactStore]:
+        """The stores this runner tracks into (opened on first use)."""
+        if self._stores is None:
+            self._stores = open_stores(self.settings or Settings.from_env())
+        return self._stores
+
+    def _executors(self, artifacts: ArtifactStore) -> Any:
+        cores = os.cpu_count() or 1
+        threads = self.max_parallelism or max(8, 4 * cores)
+        processes = min(self.max_parallelism or cores, cores)
+
+        def build(reporter: StepReporter) -> dict[str, Executor]:
+            return {
+                "default": ThreadExecutor(artifacts, reporter, threads),
+                "process": ProcessExecutor(artifacts, reporter, processes),
+            }
+
+        return build
+
+    @contextlib.contextmanager
+    def _environment(self) -> Iterator[RunEnvironment]:
+        metadata, artifacts = self.stores()
+        mark_orphans(metadata, self.clock.now())
+        runner_id = uuid.uuid4().hex
+        liveness = Liveness.register(metadata, self.clock, runner_id)
+        tracker = StoreTracker(metadata)
+        cache = StoreCache(metadata, artifacts)
+        capture.install(echo=self.echo)
+        self._liveness = liveness
+        try:
+            yield RunEnvironment(
+                artifacts=artifacts,
+                hooks=HookList([tracker, cache, *self.hooks]),
+                executors=self._executors(artifacts),
+                clock=self.clock,
+                runner_id=runner_id,
+                cache_namespace=self.cache_namespace,
+                cache=cache if self.use_cache else None,
+                reuse=rerun_reuse_map(metadata, self.rerun_from) if self.rerun_from else {},
+                describe_root=_describe_root,
+                gpu_detector=visible_gpu_ids,
+            )
+        finally:
+            self._liveness = None
+            try:
+                tracker.close()
+            finally:
+                liveness.close()
+
+    def _started(self, execution: PipelineExecution) -> None:
+        assert self._liveness is not None
+        self._liveness.watch(
+            root_id=lambda: execution.root.run.id if execution.root is not None else None,
+            on_cancel=execution.request_cancel,
+        )
+
+    def _stopping(self, execution: PipelineExecution) -> None:
+        if self._liveness is not None:
+            self._liveness.unwatch()
+
+    def __repr__(self) -> str:
+        return f"LocalRunner(cache_namespace={self.cache_namespace!r}, rerun_from={self.rerun_from!r})"
+
+
+def _describe_root(run: RunRecord, future: Future[Any]) -> RunRecord:
+    fn = future.function.fn
+    return run.replace(user=current_user(), git=git_info(source_directory(fn)), launch=launch_spec(fn))
+
+
+def pipeline_runs(metadata: MetadataStore, root_id: str) -> list[RunRecord]:
+    runs: list[RunRecord] = []
+    cursor = None
+    while True:
+        page = metadata.list_runs(RunFilter(root_id=root_id), limit=1000, cursor=cursor)
+        runs += page.runs
+        cursor = page.next_cursor
+        if cursor is None:
+            return runs
+
+
+def rerun_reuse_map(metadata: MetadataStore, run_id: str) -> dict[str, RunRecord]:
+    """Earlier runs a rerun from `run_id` may reuse: all successful runs of that pipeline except
+    `run_id`, everything nested in it, everything that consumed their outputs, and their parents."""
+    target = metadata.get_run(run_id)
+    runs = {r.id: r for r in pipeline_runs(metadata, target.root_id)}
+    children: dict[str, list[str]] = collections.defaultdict(list)
+    consumers: dict[str, list[str]] = collections.defaultdict(list)
+    for run in runs.values():
+        if run.parent_id:
+            children[run.parent_id].append(run.id)
+        for ref in run.inputs.values():
+            for source in ref.sources:
+                consumers[source].append(run.id)
+    invalid: set[str] = set()
+    work: list[tuple[str, bool]] = [(run_id, True)]  # (run, whether its nested runs are invalid too)
+    while work:
+        current, with_children = work.pop()
+        if current in invalid:
+            if with_children:
+                work += [(c, True) for c in children[current] if c not in invalid]
+            continue
+        invalid.add(current)
+        if with_children:
+            work += [(c, True) for c in children[current]]
+        work += [(c, True) for c in consumers[current]]
+        parent = runs[current].parent_id if current in runs else None
+        if parent:
+            work.append((parent, False))
+    return {
+        reuse_key(run): run
+        for run in runs.values()
+        if run.id not in invalid and run.state.is_success and run.output_id
+    }

@@ -1,0 +1,107 @@
+"""The worker process: `python -m loopline.engine.worker READ_FD WRITE_FD`.
+
+It receives pickled StepTasks from its runner, reads inputs from the artifact store, runs the
+step, writes the output to the store and sends back a StepResult; output and metrics travel
+as messages while the step runs. Ctrl-C is the runner's to handle: workers ignore SIGINT and
+are stopped by their runner.
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+import cloudpickle
+
+from loopline.core.records import ErrorInfo
+from loopline.engine import capture
+from loopline.engine.execution import StepResult, StepTask, execute_step
+from loopline.errors import LooplineError
+from loopline.storage.artifacts import open_artifact_store
+
+FLUSH_INTERVAL_S = 0.1
+
+
+class RemoteStepError(LooplineError):
+    """A step failed with an exception that could not be sent back from its worker."""
+
+
+def portable_result(result: StepResult) -> bytes:
+    """The result pickled, with an unpicklable exception replaced by a RemoteStepError."""
+    result.value, result.has_value = None, False
+    try:
+        return cloudpickle.dumps(("done", result))
+    except Exception:  # noqa: BLE001 - any pickling failure
+        info = result.error_info or ErrorInfo("Exception", "unknown error")
+        result.error = RemoteStepError(f"{info.type}: {info.message}")
+        return cloudpickle.dumps(("done", result))
+
+
+class Channel:
+    """Messages to the runner, with output buffered and sent at most every 0.1 s."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.lock = threading.Lock()
+        self.pending: list[tuple[str, str, str]] = []
+        self.wake = threading.Event()
+        threading.Thread(target=self._flusher, daemon=True).start()
+
+    def send(self, message: Any) -> None:
+        data = message if isinstance(message, bytes) else cloudpickle.dumps(message)
+        with self.lock:
+            self.connection.send_bytes(data)
+
+    def log(self, run_id: str, stream: str, text: str) -> None:
+        with self.lock:
+            self.pending.append((run_id, stream, text))
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        if pending:
+            self.send(("logs", pending))
+
+    def _flusher(self) -> None:
+        while not self.wake.wait(FLUSH_INTERVAL_S):
+            try:
+                self.flush()
+            except OSError:
+                return
+
+
+def serve(read_fd: int, write_fd: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inbox = Connection(read_fd, writable=False)
+    channel = Channel(Connection(write_fd, readable=False))
+    init = pickle.loads(inbox.recv_bytes())
+    sys.path[:] = init["sys_path"]
+    capture.install(echo=False)
+    artifacts = open_artifact_store(init["artifacts"])
+    while True:
+        try:
+            message = inbox.recv_bytes()
+        except (EOFError, OSError):
+            return  # the runner has gone
+        task = cloudpickle.loads(message)
+        if task is None:
+            return
+        assert isinstance(task, StepTask)
+        result = execute_step(
+            task,
+            artifacts,
+            on_log=lambda stream, text, run_id=task.run_id: channel.log(run_id, stream, text),
+            on_metric=lambda name, value, step, t=task: channel.send(
+                ("metric", t.run_id, t.root_id, name, value, step)
+            ),
+        )
+        channel.flush()
+        channel.send(portable_result(result))
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))

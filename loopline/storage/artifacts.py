@@ -1,0 +1,250 @@
+"""Content-addressed artifact stores: a local folder, any fsspec URL, or memory.
+
+Writes go to a temporary name while the hash is computed, then move into place under their
+hash, so an artifact is either complete or absent. Readers hash what they read and compare at
+the end, so a corrupted file is reported by name instead of silently loading wrong data.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from loopline.core import serialization
+from loopline.core.hashing import new_hasher
+from loopline.core.records import ArtifactRecord, utcnow
+from loopline.core.serialization import Encoded
+from loopline.core.summaries import summarize
+from loopline.errors import ArtifactCorruptedError, ArtifactNotFoundError, StoreError
+from loopline.storage.base import ArtifactReader, ArtifactStore
+
+_HEX = set("0123456789abcdef")
+
+
+def check_artifact_id(artifact_id: str) -> str:
+    """Artifact ids are 64 lowercase hex digits; anything else (a path!) is refused."""
+    if len(artifact_id) != 64 or not set(artifact_id) <= _HEX:
+        raise ArtifactNotFoundError(f"{artifact_id!r} is not an artifact id (64 hex digits)")
+    return artifact_id
+
+
+class VerifyingReader:
+    """Hashes everything read from `stream`; `verify()` checks the total against the id."""
+
+    def __init__(self, stream: BinaryIO, artifact_id: str, where: str) -> None:
+        self._stream = stream
+        self._hasher = new_hasher()
+        self.artifact_id = artifact_id
+        self.where = where
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._hasher.update(data)
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        got = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        if got:
+            self._hasher.update(buffer[:got])
+        return got or 0
+
+    def verify(self) -> None:
+        while chunk := self.read(1 << 20):
+            del chunk
+        if self._hasher.hexdigest() != self.artifact_id:
+            raise ArtifactCorruptedError(
+                f"artifact {self.artifact_id} is corrupted: its bytes at {self.where} no longer "
+                "match its hash. Delete the file and rerun the step that produced it "
+                "(`loopline run --no-cache ...`)"
+            )
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> VerifyingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _shard(artifact_id: str) -> str:
+    return f"{artifact_id[:2]}/{artifact_id}"
+
+
+class LocalArtifactStore:
+    """Artifacts as files under a local folder: `<root>/<id[:2]>/<id>`."""
+
+    def __init__(self, root: str | Path, *, durable: bool = False) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.url = str(self.root)
+        self.durable = durable
+        self._tmp = self.root / "tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, artifact_id: str) -> Path:
+        return self.root / _shard(check_artifact_id(artifact_id))
+
+    def put(self, encoded: Encoded) -> str:
+        tmp = self._tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
+        hasher = new_hasher()
+        try:
+            with open(tmp, "wb", buffering=0) as out:
+                for chunk in encoded.chunks():
+                    hasher.update(chunk)
+                    view = memoryview(chunk)
+                    while view.nbytes:
+                        written = out.write(view)
+                        view = view[written:]
+                if self.durable:
+                    os.fsync(out.fileno())
+            artifact_id = hasher.hexdigest()
+            final = self.root / _shard(artifact_id)
+            if final.exists():
+                tmp.unlink()
+            else:
+                final.parent.mkdir(exist_ok=True)
+                os.replace(tmp, final)
+            return artifact_id
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def open(self, artifact_id: str) -> ArtifactReader:
+        path = self.path(artifact_id)
+        try:
+            stream = open(path, "rb")
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"artifact {artifact_id} is not in {self.root}") from None
+        return VerifyingReader(stream, artifact_id, str(path))
+
+    def exists(self, artifact_id: str) -> bool:
+        return self.path(artifact_id).exists()
+
+    def delete(self, artifact_id: str) -> None:
+        self.path(artifact_id).unlink(missing_ok=True)
+
+    def ids(self) -> Iterator[str]:
+        for shard in self.root.iterdir():
+            if len(shard.name) == 2 and shard.is_dir():
+                yield from (p.name for p in shard.iterdir() if len(p.name) == 64)
+
+
+class FsspecArtifactStore:
+    """Artifacts under any fsspec URL (`s3://bucket/prefix`, `gcs://...`, `memory://...`)."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec
+
+        self.url = url.rstrip("/")
+        self.fs, self._root = fsspec.core.url_to_fs(self.url)
+
+    def _key(self, artifact_id: str) -> str:
+        return f"{self._root}/{_shard(check_artifact_id(artifact_id))}"
+
+    def put(self, encoded: Encoded) -> str:
+        tmp = f"{self._root}/tmp/{secrets.token_hex(12)}"
+        hasher = new_hasher()
+        with self.fs.open(tmp, "wb") as out:
+            for chunk in encoded.chunks():
+                hasher.update(chunk)
+                out.write(chunk)
+        artifact_id = hasher.hexdigest()
+        final = self._key(artifact_id)
+        if self.fs.exists(final):
+            self.fs.rm(tmp)
+        else:
+            self.fs.mv(tmp, final)
+        return artifact_id
+
+    def open(self, artifact_id: str) -> ArtifactReader:
+        key = self._key(artifact_id)
+        try:
+            stream = self.fs.open(key, "rb")
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"artifact {artifact_id} is not in {self.url}") from None
+        return VerifyingReader(stream, artifact_id, key)
+
+    def exists(self, artifact_id: str) -> bool:
+        return bool(self.fs.exists(self._key(artifact_id)))
+
+    def delete(self, artifact_id: str) -> None:
+        if self.exists(artifact_id):
+            self.fs.rm(self._key(artifact_id))
+
+    def ids(self) -> Iterator[str]:
+        for path in self.fs.find(self._root):
+            name = str(path).rsplit("/", 1)[-1]
+            if len(name) == 64 and "/tmp/" not in str(path):
+                yield name
+
+
+class MemoryArtifactStore:
+    """Artifacts in a dict; for tests and untracked runs."""
+
+    def __init__(self) -> None:
+        self.url = "memory"
+        self._data: dict[str, bytes] = {}
+
+    def put(self, encoded: Encoded) -> str:
+        data = encoded.to_bytes()
+        hasher = new_hasher()
+        hasher.update(data)
+        artifact_id = hasher.hexdigest()
+        self._data.setdefault(artifact_id, data)
+        return artifact_id
+
+    def open(self, artifact_id: str) -> ArtifactReader:
+        try:
+            data = self._data[check_artifact_id(artifact_id)]
+        except KeyError:
+            raise ArtifactNotFoundError(f"artifact {artifact_id} is not in memory") from None
+        return VerifyingReader(io.BytesIO(data), artifact_id, "memory")
+
+    def exists(self, artifact_id: str) -> bool:
+        return artifact_id in self._data
+
+    def delete(self, artifact_id: str) -> None:
+        self._data.pop(artifact_id, None)
+
+    def ids(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+
+def open_artifact_store(url: str | Path) -> ArtifactStore:
+    """The store for a local path, a `file://` URL or any other fsspec URL."""
+    text = str(url)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    if "://" not in text:
+        return LocalArtifactStore(text)
+    try:
+        return FsspecArtifactStore(text)
+    except (ImportError, ValueError) as exc:
+        raise StoreError(f"cannot open artifact store {text!r}: {exc}") from exc
+
+
+def store_value(value: Any, artifacts: ArtifactStore) -> ArtifactRecord:
+    """Encode and write `value`; returns the record to put in the metadata store."""
+    encoded = serialization.encode(value)
+    artifact_id = artifacts.put(encoded)
+    return ArtifactRecord(artifact_id, encoded.type_name, encoded.size, summarize(value), utcnow())
+
+
+def load_value(artifact_id: str, artifacts: ArtifactStore) -> Any:
+    """Read and decode an artifact, checking its hash."""
+    reader = artifacts.open(artifact_id)
+    try:
+        try:
+            value = serialization.decode(reader)
+        except Exception:
+            reader.verify()  # corruption explains a decode failure better than the decode error
+            raise
+        reader.verify()
+        return value
+    finally:
+        reader.close()

@@ -1,0 +1,125 @@
+"""The two storage seams: `MetadataStore` (runs, logs, metrics, notes) and `ArtifactStore` (bytes).
+
+Every backend implements one of these protocols and passes the shared conformance suite in
+`tests/storage/`. The engine, the client and the server only ever talk to these protocols.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from loopline.core.records import (
+    ArtifactRecord,
+    LogChunk,
+    MetricPoint,
+    Note,
+    RunFilter,
+    RunnerRecord,
+    RunRecord,
+    WriteBatch,
+)
+from loopline.core.serialization import Encoded
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPage:
+    runs: list[RunRecord]
+    next_cursor: str | None
+
+
+@runtime_checkable
+class MetadataStore(Protocol):
+    """Where runs and everything about them are recorded."""
+
+    def write(self, batch: WriteBatch) -> None:
+        """Persist a batch atomically. Runs are upserted (the latest snapshot wins, except for
+        `created_at` and `cancel_requested`, which only the store changes); artifacts are
+        inserted once; logs and metrics are appended."""
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run, or RunNotFoundError."""
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
+        """The runs that exist among `run_ids`, in no particular order."""
+
+    def list_runs(
+        self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None
+    ) -> RunPage:
+        """Runs matching `filter`, newest first, `limit` at a time."""
+
+    def count_runs(self, filter: RunFilter = RunFilter()) -> int: ...
+
+    def find_cached(self, cache_key: str) -> RunRecord | None:
+        """The most recent run with this cache key that succeeded by executing."""
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord:
+        """The artifact's record, or ArtifactNotFoundError."""
+
+    def read_logs(self, run_id: str, *, after_seq: int = 0, limit: int = 10_000) -> list[LogChunk]: ...
+
+    def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]: ...
+
+    def add_note(self, note: Note) -> Note: ...
+
+    def notes(self, run_id: str) -> list[Note]: ...
+
+    def save_runner(self, runner: RunnerRecord) -> None:
+        """Insert or update a runner (its heartbeat, its stop)."""
+
+    def live_runners(self) -> list[RunnerRecord]:
+        """Runners that have not stopped."""
+
+    def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
+        """Mark every unfinished run of these (dead) runners ORPHANED and stop the runners;
+        return the ids of the runs marked."""
+
+    def request_cancel(self, run_id: str) -> str:
+        """Ask the runner of `run_id`'s pipeline to cancel it; returns the root run's id."""
+
+    def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:
+        """Which of these pipelines have been asked to cancel."""
+
+    def delete_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete runs with their logs, metrics and notes (not their artifacts)."""
+
+    def referenced_artifact_ids(self) -> set[str]:
+        """Every artifact id some run uses as input or output."""
+
+    def delete_artifact_records(self, artifact_ids: Sequence[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ArtifactReader(Protocol):
+    """A readable stream over one artifact that checks its hash once fully read."""
+
+    def read(self, size: int = -1) -> bytes: ...
+
+    def readinto(self, buffer: memoryview) -> int: ...
+
+    def verify(self) -> None:
+        """Read what is left and raise ArtifactCorruptedError if the hash does not match."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """Write-once, content-addressed bytes. Ids are the SHA-256 of the bytes."""
+
+    url: str
+
+    def put(self, encoded: Encoded) -> str:
+        """Store the bytes (atomically; never half-written) and return their id."""
+
+    def open(self, artifact_id: str) -> ArtifactReader:
+        """A reader for the artifact, or ArtifactNotFoundError."""
+
+    def exists(self, artifact_id: str) -> bool: ...
+
+    def delete(self, artifact_id: str) -> None: ...
+
+    def ids(self) -> Iterator[str]: ...

@@ -1,0 +1,207 @@
+"""`MemoryMetadataStore`: the reference MetadataStore, kept in dicts behind one lock."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+
+from loopline.core.records import (
+    TERMINAL_STATES,
+    ArtifactRecord,
+    ErrorInfo,
+    LogChunk,
+    MetricPoint,
+    Note,
+    RunFilter,
+    RunnerRecord,
+    RunRecord,
+    RunState,
+    WriteBatch,
+)
+from loopline.errors import ArtifactNotFoundError, RunNotFoundError
+from loopline.storage.base import RunPage
+from loopline.storage.paging import decode_cursor, encode_cursor
+
+
+def run_matches(run: RunRecord, f: RunFilter) -> bool:
+    """The meaning of every RunFilter field; SQL stores must agree with this function."""
+    if f.states is not None and run.state not in f.states:
+        return False
+    if f.name is not None and f.name.lower() not in run.name.lower():
+        return False
+    if f.function is not None and run.function != f.function:
+        return False
+    if any(tag not in run.tags for tag in f.tags):
+        return False
+    if f.root_only and run.parent_id is not None:
+        return False
+    if f.root_id is not None and run.root_id != f.root_id:
+        return False
+    if f.parent_id is not None and run.parent_id != f.parent_id:
+        return False
+    if f.created_after is not None and run.created_at < f.created_after:
+        return False
+    if f.created_before is not None and run.created_at >= f.created_before:
+        return False
+    if f.search:
+        needle = f.search.lower()
+        haystack = " ".join([run.id, run.name, run.function, *run.tags]).lower()
+        if needle not in haystack:
+            return False
+    return True
+
+
+class MemoryMetadataStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._runs: dict[str, RunRecord] = {}
+        self._artifacts: dict[str, ArtifactRecord] = {}
+        self._logs: list[LogChunk] = []
+        self._metrics: list[MetricPoint] = []
+        self._notes: list[Note] = []
+        self._runners: dict[str, RunnerRecord] = {}
+        self._cancelled: set[str] = set()
+        self._next_seq = 1
+
+    def write(self, batch: WriteBatch) -> None:
+        with self._lock:
+            for run in batch.runs:
+                old = self._runs.get(run.id)
+                if old is not None:
+                    run = run.replace(created_at=old.created_at)
+                self._runs[run.id] = run.replace(cancel_requested=run.root_id in self._cancelled)
+            for artifact in batch.artifacts:
+                self._artifacts.setdefault(artifact.id, artifact)
+            for chunk in batch.logs:
+                self._logs.append(dataclasses.replace(chunk, seq=self._next_seq))
+                self._next_seq += 1
+            self._metrics.extend(batch.metrics)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._lock:
+            try:
+                return self._runs[run_id]
+            except KeyError:
+                raise RunNotFoundError(f"no run with id {run_id!r}") from None
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
+        with self._lock:
+            return [self._runs[i] for i in run_ids if i in self._runs]
+
+    def _sorted(self, f: RunFilter) -> list[RunRecord]:
+        runs = [r for r in self._runs.values() if run_matches(r, f)]
+        runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return runs
+
+    def list_runs(self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None) -> RunPage:
+        with self._lock:
+            runs = self._sorted(filter)
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            runs = [r for r in runs if (r.created_at, r.id) < after]
+        page = runs[:limit]
+        more = len(runs) > limit
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        return RunPage(page, next_cursor)
+
+    def count_runs(self, filter: RunFilter = RunFilter()) -> int:
+        with self._lock:
+            return sum(1 for r in self._runs.values() if run_matches(r, filter))
+
+    def find_cached(self, cache_key: str) -> RunRecord | None:
+        with self._lock:
+            hits = [r for r in self._runs.values() if r.cache_key == cache_key and r.state is RunState.SUCCEEDED]
+        return max(hits, key=lambda r: (r.ended_at or r.created_at, r.id), default=None)
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord:
+        with self._lock:
+            try:
+                return self._artifacts[artifact_id]
+            except KeyError:
+                raise ArtifactNotFoundError(f"no artifact with id {artifact_id!r}") from None
+
+    def read_logs(self, run_id: str, *, after_seq: int = 0, limit: int = 10_000) -> list[LogChunk]:
+        with self._lock:
+            chunks = [c for c in self._logs if c.run_id == run_id and c.seq > after_seq]
+        return chunks[:limit]
+
+    def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
+        with self._lock:
+            return [
+                m
+                for m in self._metrics
+                if (run_id is None or m.run_id == run_id) and (root_id is None or m.root_id == root_id)
+            ]
+
+    def add_note(self, note: Note) -> Note:
+        with self._lock:
+            self.get_run(note.run_id)
+            stored = Note(note.run_id, note.author, note.body, note.created_at, len(self._notes) + 1)
+            self._notes.append(stored)
+            return stored
+
+    def notes(self, run_id: str) -> list[Note]:
+        with self._lock:
+            return [n for n in self._notes if n.run_id == run_id]
+
+    def save_runner(self, runner: RunnerRecord) -> None:
+        with self._lock:
+            self._runners[runner.id] = runner
+
+    def live_runners(self) -> list[RunnerRecord]:
+        with self._lock:
+            return [r for r in self._runners.values() if r.stopped_at is None]
+
+    def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
+        ids = set(runner_ids)
+        marked = []
+        with self._lock:
+            for run in list(self._runs.values()):
+                if run.runner_id in ids and run.state not in TERMINAL_STATES:
+                    error = ErrorInfo("RunnerDied", reason, user_error=False)
+                    self._runs[run.id] = run.replace(state=RunState.ORPHANED, ended_at=at, error=error)
+                    marked.append(run.id)
+            for runner_id in ids:
+                if runner_id in self._runners:
+                    self._runners[runner_id] = dataclasses.replace(self._runners[runner_id], stopped_at=at)
+        return marked
+
+    def request_cancel(self, run_id: str) -> str:
+        with self._lock:
+            root_id = self.get_run(run_id).root_id
+            self._cancelled.add(root_id)
+            if root_id in self._runs:
+                self._runs[root_id] = self._runs[root_id].replace(cancel_requested=True)
+            return root_id
+
+    def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:
+        with self._lock:
+            return {i for i in root_ids if i in self._cancelled}
+
+    def delete_runs(self, run_ids: Sequence[str]) -> None:
+        doomed = set(run_ids)
+        with self._lock:
+            for run_id in doomed:
+                self._runs.pop(run_id, None)
+            self._logs = [c for c in self._logs if c.run_id not in doomed]
+            self._metrics = [m for m in self._metrics if m.run_id not in doomed]
+            self._notes = [n for n in self._notes if n.run_id not in doomed]
+
+    def referenced_artifact_ids(self) -> set[str]:
+        with self._lock:
+            ids = set()
+            for run in self._runs.values():
+                ids.update(ref.artifact_id for ref in run.inputs.values())
+                if run.output_id:
+                    ids.add(run.output_id)
+            return ids
+
+    def delete_artifact_records(self, artifact_ids: Sequence[str]) -> None:
+        with self._lock:
+            for artifact_id in artifact_ids:
+                self._artifacts.pop(artifact_id, None)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,101 @@
+"""SQL engines for SQLite (embedded, WAL) and PostgreSQL, and their schema migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from loopline.errors import StoreError
+
+HEAD_REVISION = "0001"
+WRITE_OPTION = "loopline_write"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_sql_engine(url: str) -> sa.Engine:
+    """An engine for `url`. SQLite gets WAL mode, `synchronous=NORMAL` and write transactions
+    that take the write lock up front (BEGIN IMMEDIATE), so concurrent writers queue instead of
+    failing with "database is locked"."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _configure_sqlite_connection)
+        sa.event.listen(engine, "begin", _begin_sqlite_transaction)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (ImportError, sa.exc.ArgumentError) as exc:
+        raise StoreError(
+            f"cannot use database {url!r}: {exc}. For PostgreSQL, install `loopline[postgres]`"
+        ) from exc
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _begin_sqlite_transaction(connection: sa.Connection) -> None:
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextlib.contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            yield connection
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def alembic_config(engine: sa.Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Apply pending migrations (cheap when the schema is already at head)."""
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    with _migration_lock(engine):
+        if current_revision(engine) == HEAD_REVISION:
+            return
+        from alembic import command
+
+        command.upgrade(alembic_config(engine), "head")
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: sa.Engine) -> Iterator[None]:
+    """Several processes may open a fresh embedded store at once: migrate one at a time."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database:
+        yield
+        return
+    with open(f"{database}.migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

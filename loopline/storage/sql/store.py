@@ -1,0 +1,376 @@
+"""`SqlMetadataStore`: the MetadataStore on SQLite (embedded default) or PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from loopline.core.records import (
+    TERMINAL_STATES,
+    ArtifactRecord,
+    ErrorInfo,
+    GitInfo,
+    InputRef,
+    LaunchSpec,
+    LogChunk,
+    MetricPoint,
+    Note,
+    Resources,
+    RunFilter,
+    RunnerRecord,
+    RunRecord,
+    RunState,
+    WriteBatch,
+)
+from loopline.errors import ArtifactNotFoundError, RunNotFoundError
+from loopline.storage.base import RunPage
+from loopline.storage.paging import decode_cursor, encode_cursor
+from loopline.storage.sql import tables as t
+from loopline.storage.sql.database import create_sql_engine, upgrade, write_transaction
+
+# Columns a runner's snapshot must never overwrite on upsert.
+_STORE_OWNED = {"id", "created_at", "cancel_requested"}
+
+
+class SqlMetadataStore:
+    def __init__(self, url_or_engine: str | sa.Engine, *, migrate: bool = True) -> None:
+        self.engine = create_sql_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        self._dialect = self.engine.dialect.name
+        if migrate:
+            upgrade(self.engine)
+        self._known_code: set[str] = set()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+
+    def write(self, batch: WriteBatch) -> None:
+        if not batch:
+            return
+        with write_transaction(self.engine) as conn:
+            if batch.artifacts:
+                conn.execute(
+                    self._insert(t.artifacts).on_conflict_do_nothing(index_elements=["id"]),
+                    [_artifact_row(a) for a in _unique(batch.artifacts)],
+                )
+            if batch.runs:
+                self._write_code(conn, batch.runs)
+                stmt = self._insert(t.runs)
+                update = {c.name: stmt.excluded[c.name] for c in t.runs.columns if c.name not in _STORE_OWNED}
+                conn.execute(
+                    stmt.on_conflict_do_update(index_elements=["id"], set_=update),
+                    [_run_row(r) for r in _latest(batch.runs)],
+                )
+            if batch.logs:
+                conn.execute(t.logs.insert(), [_log_row(c) for c in batch.logs])
+            if batch.metrics:
+                conn.execute(t.metrics.insert(), [dataclasses.asdict(m) for m in batch.metrics])
+
+    def _write_code(self, conn: sa.Connection, runs: Sequence[RunRecord]) -> None:
+        new = {r.code_version: r for r in runs if r.code_version and r.code_version not in self._known_code}
+        if not new:
+            return
+        rows = [{"version": v, "source": r.source, "docstring": r.docstring} for v, r in new.items()]
+        conn.execute(self._insert(t.code_versions).on_conflict_do_nothing(index_elements=["version"]), rows)
+        self._known_code.update(new)
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def _select_runs(self) -> sa.Select[Any]:
+        return sa.select(t.runs, t.code_versions.c.source, t.code_versions.c.docstring).outerjoin(
+            t.code_versions, t.runs.c.code_version == t.code_versions.c.version
+        )
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(self._select_runs().where(t.runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        return _run_from_row(row)
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
+        found: list[RunRecord] = []
+        ids = list(run_ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = conn.execute(self._select_runs().where(t.runs.c.id.in_(chunk))).mappings()
+                found.extend(_run_from_row(row) for row in rows)
+        return found
+
+    def _where(self, f: RunFilter) -> list[sa.ColumnElement[bool]]:
+        c = t.runs.c
+        clauses: list[sa.ColumnElement[bool]] = []
+        if f.states is not None:
+            clauses.append(c.state.in_([s.value for s in f.states]))
+        if f.name is not None:
+            clauses.append(sa.func.lower(c.name).contains(f.name.lower(), autoescape=True))
+        if f.function is not None:
+            clauses.append(c.function == f.function)
+        for tag in f.tags:
+            clauses.append(sa.cast(c.tags, sa.Text).contains(_json_string(tag), autoescape=True))
+        if f.root_only:
+            clauses.append(c.parent_id.is_(None))
+        if f.root_id is not None:
+            clauses.append(c.root_id == f.root_id)
+        if f.parent_id is not None:
+            clauses.append(c.parent_id == f.parent_id)
+        if f.created_after is not None:
+            clauses.append(c.created_at >= f.created_after)
+        if f.created_before is not None:
+            clauses.append(c.created_at < f.created_before)
+        if f.search:
+            needle = f.search.lower()
+            clauses.append(
+                sa.or_(
+                    sa.func.lower(c.name).contains(needle, autoescape=True),
+                    sa.func.lower(c.function).contains(needle, autoescape=True),
+                    sa.func.lower(sa.cast(c.tags, sa.Text)).contains(needle, autoescape=True),
+                    c.id.contains(needle, autoescape=True),
+                )
+            )
+        return clauses
+
+    def list_runs(self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None) -> RunPage:
+        c = t.runs.c
+        query = self._select_runs().where(*self._where(filter))
+        if cursor is not None:
+            created, run_id = decode_cursor(cursor)
+            query = query.where(sa.or_(c.created_at < created, sa.and_(c.created_at == created, c.id < run_id)))
+        query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+        with self.engine.connect() as conn:
+            runs = [_run_from_row(row) for row in conn.execute(query).mappings()]
+        page = runs[:limit]
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(runs) > limit and page else None
+        return RunPage(page, next_cursor)
+
+    def count_runs(self, filter: RunFilter = RunFilter()) -> int:
+        query = sa.select(sa.func.count()).select_from(t.runs).where(*self._where(filter))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def find_cached(self, cache_key: str) -> RunRecord | None:
+        c = t.runs.c
+        query = (
+            self._select_runs()
+            .where(c.cache_key == cache_key, c.state == RunState.SUCCEEDED.value)
+            .order_by(c.ended_at.desc(), c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _run_from_row(row)
+
+    # -- artifacts, logs, metrics, notes -----------------------------------------------------
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.artifacts).where(t.artifacts.c.id == artifact_id)).mappings().first()
+        if row is None:
+            raise ArtifactNotFoundError(f"no artifact with id {artifact_id!r}")
+        return ArtifactRecord(**row)
+
+    def read_logs(self, run_id: str, *, after_seq: int = 0, limit: int = 10_000) -> list[LogChunk]:
+        query = (
+            sa.select(t.logs)
+            .where(t.logs.c.run_id == run_id, t.logs.c.seq > after_seq)
+            .order_by(t.logs.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [LogChunk(**row) for row in conn.execute(query).mappings()]
+
+    def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
+        query = sa.select(t.metrics).order_by(t.metrics.c.id)
+        if run_id is not None:
+            query = query.where(t.metrics.c.run_id == run_id)
+        if root_id is not None:
+            query = query.where(t.metrics.c.root_id == root_id)
+        with self.engine.connect() as conn:
+            return [MetricPoint(**{k: v for k, v in row.items() if k != "id"}) for row in conn.execute(query).mappings()]
+
+    def add_note(self, note: Note) -> Note:
+        self.get_run(note.run_id)
+        values = {k: v for k, v in dataclasses.asdict(note).items() if k != "id"}
+        with write_transaction(self.engine) as conn:
+            note_id = conn.execute(t.notes.insert().values(**values)).inserted_primary_key[0]
+        return dataclasses.replace(note, id=int(note_id))
+
+    def notes(self, run_id: str) -> list[Note]:
+        query = sa.select(t.notes).where(t.notes.c.run_id == run_id).order_by(t.notes.c.id)
+        with self.engine.connect() as conn:
+            return [Note(**row) for row in conn.execute(query).mappings()]
+
+    # -- runners, orphans, cancellation ------------------------------------------------------
+
+    def save_runner(self, runner: RunnerRecord) -> None:
+        stmt = self._insert(t.runners)
+        row = dataclasses.asdict(runner)
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={"heartbeat_at": stmt.excluded.heartbeat_at, "stopped_at": stmt.excluded.stopped_at},
+                ),
+                row,
+            )
+
+    def live_runners(self) -> list[RunnerRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.runners).where(t.runners.c.stopped_at.is_(None))).mappings()
+            return [RunnerRecord(**row) for row in rows]
+
+    def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
+        ids = list(runner_ids)
+        if not ids:
+            return []
+        c = t.runs.c
+        unfinished = sa.and_(c.runner_id.in_(ids), c.state.notin_([s.value for s in TERMINAL_STATES]))
+        error = dataclasses.asdict(ErrorInfo("RunnerDied", reason, user_error=False))
+        with write_transaction(self.engine) as conn:
+            marked = list(conn.execute(sa.select(c.id).where(unfinished)).scalars())
+            if marked:
+                conn.execute(
+                    t.runs.update().where(c.id.in_(marked)).values(state=RunState.ORPHANED.value, ended_at=at, error=error)
+                )
+            conn.execute(t.runners.update().where(t.runners.c.id.in_(ids)).values(stopped_at=at))
+        return marked
+
+    def request_cancel(self, run_id: str) -> str:
+        root_id = self.get_run(run_id).root_id
+        with write_transaction(self.engine) as conn:
+            conn.execute(t.runs.update().where(t.runs.c.id == root_id).values(cancel_requested=True))
+        return root_id
+
+    def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:
+        if not root_ids:
+            return set()
+        c = t.runs.c
+        query = sa.select(c.id).where(c.id.in_(list(root_ids)), c.cancel_requested.is_(True))
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    # -- garbage collection ------------------------------------------------------------------
+
+    def delete_runs(self, run_ids: Sequence[str]) -> None:
+        ids = list(run_ids)
+        with write_transaction(self.engine) as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for table in (t.logs, t.metrics, t.notes):
+                    conn.execute(table.delete().where(table.c.run_id.in_(chunk)))
+                conn.execute(t.runs.delete().where(t.runs.c.id.in_(chunk)))
+
+    def referenced_artifact_ids(self) -> set[str]:
+        ids: set[str] = set()
+        with self.engine.connect() as conn:
+            for output_id, inputs in conn.execute(sa.select(t.runs.c.output_id, t.runs.c.inputs)):
+                if output_id:
+                    ids.add(output_id)
+                ids.update(ref[0] for ref in (inputs or {}).values())
+        return ids
+
+    def delete_artifact_records(self, artifact_ids: Sequence[str]) -> None:
+        ids = list(artifact_ids)
+        with write_transaction(self.engine) as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(t.artifacts.delete().where(t.artifacts.c.id.in_(ids[start : start + 500])))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+# -- row conversion ----------------------------------------------------------------------------
+
+
+def _json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def _unique(artifacts: Sequence[ArtifactRecord]) -> list[ArtifactRecord]:
+    return list({a.id: a for a in artifacts}.values())
+
+
+def _latest(runs: Sequence[RunRecord]) -> list[RunRecord]:
+    return list({r.id: r for r in runs}.values())
+
+
+def _artifact_row(artifact: ArtifactRecord) -> dict[str, Any]:
+    return dataclasses.asdict(artifact)
+
+
+def _log_row(chunk: LogChunk) -> dict[str, Any]:
+    return {"run_id": chunk.run_id, "stream": chunk.stream, "text": chunk.text, "created_at": chunk.created_at}
+
+
+def _optional_dict(value: Any) -> dict[str, Any] | None:
+    return None if value is None else dataclasses.asdict(value)
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "root_id": run.root_id,
+        "parent_id": run.parent_id,
+        "function": run.function,
+        "name": run.name,
+        "state": run.state.value,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "tags": list(run.tags),
+        "inputs": {name: [ref.artifact_id, list(ref.sources)] for name, ref in run.inputs.items()},
+        "output_id": run.output_id,
+        "cache_key": run.cache_key,
+        "cached_from": run.cached_from,
+        "code_version": run.code_version,
+        "resources": dataclasses.asdict(run.resources),
+        "attempts": run.attempts,
+        "error": _optional_dict(run.error),
+        "runner_id": run.runner_id,
+        "executor": run.executor,
+        "user": run.user,
+        "git": _optional_dict(run.git),
+        "launch": None if run.launch is None else {**dataclasses.asdict(run.launch), "argv": list(run.launch.argv)},
+        "cancel_requested": run.cancel_requested,
+    }
+
+
+def _run_from_row(row: Any) -> RunRecord:
+    launch = row["launch"]
+    return RunRecord(
+        id=row["id"],
+        root_id=row["root_id"],
+        parent_id=row["parent_id"],
+        function=row["function"],
+        name=row["name"],
+        state=RunState(row["state"]),
+        created_at=row["created_at"],
+        tags=tuple(row["tags"] or ()),
+        inputs={name: InputRef(ref[0], tuple(ref[1])) for name, ref in (row["inputs"] or {}).items()},
+        output_id=row["output_id"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        cache_key=row["cache_key"],
+        cached_from=row["cached_from"],
+        code_version=row["code_version"],
+        source=row["source"] or "",
+        docstring=row["docstring"],
+        resources=Resources(**row["resources"]),
+        attempts=row["attempts"],
+        error=ErrorInfo(**row["error"]) if row["error"] else None,
+        runner_id=row["runner_id"],
+        executor=row["executor"],
+        user=row["user"],
+        git=GitInfo(**row["git"]) if row["git"] else None,
+        launch=LaunchSpec(**{**launch, "argv": tuple(launch["argv"])}) if launch else None,
+        cancel_requested=bool(row["cancel_requested"]),
+    )
