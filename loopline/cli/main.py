@@ -1,0 +1,58 @@
+"""The `loopline` command. Each command group lives in its own module and is added here."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from loopline._version import __version__
+from loopline.errors import LooplineError
+
+
+class LooplineGroup(click.Group):
+    """Turns Loopline's errors into one readable line (plus hint) and a non-zero exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LooplineError as error:
+            raise click.ClickException(str(error)) from None
+        except (FileNotFoundError, PermissionError) as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=LooplineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Loopline: typed ML pipelines, tracked, cached and resumable.
+
+    Data lives in LOOPLINE_HOME (default ~/.loopline) unless LOOPLINE_DATABASE_URL and
+    LOOPLINE_ARTIFACTS_URL say otherwise.
+    """
+
+
+@cli.command()
+def version() -> None:
+    """Print Loopline's version."""
+    click.echo(f"loopline {__version__} (Python {sys.version.split()[0]})")
+
+
+def _register() -> None:
+    from loopline.cli import runs
+    from loopline.cli.run import run
+
+    cli.add_command(run)
+    for command in runs.COMMANDS:
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="loopline")
+
+
+if __name__ == "__main__":
+    main()

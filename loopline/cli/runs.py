@@ -1,0 +1,181 @@
+"""Inspecting and managing tracked runs: `runs ls/show`, `logs`, `cancel`, `clean`, `gc`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from loopline.cli.progress import STYLE
+from loopline.client import Client
+from loopline.core.records import RunFilter, RunRecord, RunState, utcnow
+from loopline.engine.liveness import mark_orphans
+from loopline.errors import RunNotFoundError, UsageError
+from loopline.storage.base import MetadataStore
+from loopline.storage.gc import collect_garbage
+
+
+def _console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def resolve_run_id(metadata: MetadataStore, run_id: str) -> RunRecord:
+    """A run by its id or by a unique prefix of at least 6 characters."""
+    try:
+        return metadata.get_run(run_id)
+    except RunNotFoundError:
+        if len(run_id) < 6:
+            raise RunNotFoundError(f"no run with id {run_id!r} (give at least 6 characters of an id)") from None
+    matches = [r for r in metadata.list_runs(RunFilter(search=run_id), limit=50).runs if r.id.startswith(run_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunNotFoundError(f"no run with id {run_id!r}; list runs with: loopline runs ls")
+    raise UsageError(f"{run_id!r} matches {len(matches)} runs; give more characters of the id")
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _duration(run: RunRecord) -> str:
+    seconds = run.duration_s
+    if seconds is None:
+        return ""
+    return f"{seconds:.2f}s" if seconds < 60 else f"{seconds / 60:.1f}m"
+
+
+def _state(run: RunRecord) -> str:
+    return f"[{STYLE.get(run.state, '')}]{run.state.value}[/]"
+
+
+@click.group()
+def runs() -> None:
+    """List and inspect tracked runs."""
+
+
+@runs.command("ls")
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in RunState]), help="Only runs in this state (repeatable).")
+@click.option("--name", help="Only runs whose name contains this.")
+@click.option("--tag", "tags", multiple=True, help="Only runs with this tag (repeatable).")
+@click.option("--pipeline", help="Only runs of this pipeline (module.function).")
+@click.option("--search", help="Free text over ids, names, functions and tags.")
+@click.option("--all", "nested", is_flag=True, help="Include nested runs, not only pipelines.")
+@click.option("--limit", default=20, show_default=True, help="How many runs to show.")
+def ls(states: Sequence[str], name: str | None, tags: Sequence[str], pipeline: str | None, search: str | None, nested: bool, limit: int) -> None:
+    """List runs, newest first (pipeline runs only, unless --all)."""
+    client = Client()
+    query = RunFilter(
+        states=[RunState(s) for s in states] or None,
+        name=name,
+        tags=tuple(tags),
+        function=pipeline,
+        search=search,
+        root_only=not nested,
+    )
+    found = client.metadata.list_runs(query, limit=limit).runs
+    table = Table(box=None, header_style="bold")
+    for column in ("ID", "NAME", "STATE", "STARTED", "DURATION", "TAGS", "PIPELINE"):
+        table.add_column(column)
+    for run in found:
+        table.add_row(run.id[:12], run.name, _state(run), _when(run.started_at or run.created_at), _duration(run), ", ".join(run.tags), run.function)
+    console = _console()
+    console.print(table if found else "no runs match")
+
+
+@runs.command("show")
+@click.argument("run_id")
+def show(run_id: str) -> None:
+    """Show a run's tree of nested runs, with states and timings."""
+    client = Client()
+    target = resolve_run_id(client.metadata, run_id)
+    everything = client.metadata.list_runs(RunFilter(root_id=target.root_id), limit=1_000_000).runs
+    children: dict[str | None, list[RunRecord]] = {}
+    for run in sorted(everything, key=lambda r: (r.created_at, r.id)):
+        children.setdefault(run.parent_id, []).append(run)
+
+    def label(run: RunRecord) -> str:
+        marker = " [bold]<[/]" if run.id == target.id else ""
+        extra = f" (cached from {run.cached_from[:12]})" if run.cached_from else ""
+        return f"{run.name} {_state(run)} {_duration(run)} [dim]{run.id[:12]}[/]{extra}{marker}"
+
+    root = next(r for r in everything if r.id == target.root_id) if target.parent_id else target
+    tree = Tree(label(root))
+    stack = [(root, tree)]
+    while stack:
+        run, node = stack.pop()
+        for child in children.get(run.id, []):
+            stack.append((child, node.add(label(child))))
+    console = _console()
+    console.print(tree)
+    details = [("pipeline", root.function), ("started", _when(root.started_at)), ("user", root.user or "")]
+    if root.git is not None:
+        details.append(("git", f"{root.git.branch or ''} {(root.git.commit or '')[:12]}{' (dirty)' if root.git.dirty else ''}"))
+    for key, value in details:
+        console.print(f"[dim]{key:>9}[/] {value}")
+    failed = [r for r in everything if r.state is RunState.FAILED and r.error and r.error.traceback]
+    for run in failed[:1]:
+        console.print(f"\n[red]{run.name} failed:[/]")
+        console.print(run.error.traceback if run.error else "", markup=False)
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output until the run ends.")
+def logs(run_id: str, follow: bool) -> None:
+    """Print what a run wrote to stdout, stderr and logging."""
+    client = Client()
+    run = resolve_run_id(client.metadata, run_id)
+    seq = 0
+    while True:
+        for chunk in client.metadata.read_logs(run.id, after_seq=seq):
+            click.echo(chunk.text, nl=False)
+            seq = chunk.seq
+        if not follow or client.metadata.get_run(run.id).state.is_terminal:
+            for chunk in client.metadata.read_logs(run.id, after_seq=seq):
+                click.echo(chunk.text, nl=False)
+            return
+        time.sleep(0.5)
+
+
+@click.command()
+@click.argument("run_id")
+def cancel(run_id: str) -> None:
+    """Cancel the pipeline this run belongs to (its runner stops it within a second)."""
+    client = Client()
+    run = resolve_run_id(client.metadata, run_id)
+    root = client.metadata.get_run(run.root_id)
+    if root.state.is_terminal:
+        raise UsageError(f"pipeline {root.name} ({root.id}) already ended: it is {root.state.value}")
+    client.metadata.request_cancel(run.id)
+    click.echo(f"cancellation requested for pipeline {root.name} ({root.id})")
+
+
+@click.command()
+def clean() -> None:
+    """Mark runs whose runner died as orphaned (deletes nothing)."""
+    client = Client()
+    marked = mark_orphans(client.metadata, utcnow())
+    click.echo(f"marked {len(marked)} orphaned run(s)" if marked else "no orphaned runs")
+
+
+@click.command()
+@click.option("--older-than", "days", type=float, required=True, help="Delete pipelines that ended more than this many days ago.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+def gc(days: float, dry_run: bool) -> None:
+    """Delete old finished pipelines and the artifacts nothing references any more."""
+    if days < 0:
+        raise UsageError("--older-than must be a number of days >= 0")
+    client = Client()
+    report = collect_garbage(client.metadata, client.artifacts, utcnow() - dt.timedelta(days=days), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {report.pipelines} pipeline(s) ({report.runs} runs) and {report.artifacts} artifact(s), {report.bytes / 2**20:.1f} MiB")
+
+
+COMMANDS = [runs, logs, cancel, clean, gc]

@@ -1,0 +1,212 @@
+"""Pipeline targets named as `FILE.py[:FUNC]`, and their parameters given as strings.
+
+Used by `loopline run`, `loopline ci`, schedules and reruns: load the func from a file (so that
+worker processes can import it again), and turn `--param value` pairs into typed arguments.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime as dt
+import enum
+import importlib
+import json
+import sys
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from loopline.core.types import TypeMismatch, check_value, type_name
+from loopline.errors import UsageError
+from loopline.sdk.function import Function
+
+DEFAULT_FUNC = "pipeline"
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    file: Path
+    func_name: str | None  # None: no FUNC given
+
+    @classmethod
+    def parse(cls, spec: str) -> Target:
+        path, sep, name = spec.rpartition(":")
+        if not sep or "/" in name or name.endswith(".py"):
+            path, name = spec, ""
+        file = Path(path).expanduser()
+        if file.suffix != ".py":
+            raise UsageError(f"{spec!r}: expected FILE.py or FILE.py:FUNC")
+        if not file.is_file():
+            raise UsageError(f"{spec!r}: no such file {str(file)!r}")
+        if name and not name.isidentifier():
+            raise UsageError(f"{spec!r}: {name!r} is not a function name")
+        return cls(file.resolve(), name or None)
+
+    def defines(self, name: str) -> bool:
+        """Whether the file defines `name` at top level (read without running it)."""
+        tree = ast.parse(self.file.read_text(encoding="utf-8"), str(self.file))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                return True
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                return True
+        return False
+
+    def module_name(self) -> tuple[str, Path]:
+        """The dotted module name of the file and the folder to put on sys.path for it:
+        a file inside packages (folders with __init__.py) keeps its package path."""
+        parts = [self.file.stem]
+        folder = self.file.parent
+        while (folder / "__init__.py").is_file() and folder.parent != folder:
+            parts.insert(0, folder.name)
+            folder = folder.parent
+        return ".".join(parts), folder
+
+    def import_module(self) -> types.ModuleType:
+        name, root = self.module_name()
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        try:
+            return importlib.import_module(name)
+        except ImportError as exc:
+            raise UsageError(f"cannot import {self.file} as module {name!r}: {exc}") from exc
+
+    def load(self) -> Function[..., Any]:
+        module = self.import_module()
+        name = self.func_name or DEFAULT_FUNC
+        found = getattr(module, name, None)
+        if found is None:
+            funcs = sorted(k for k, v in vars(module).items() if isinstance(v, Function))
+            hint = f"; funcs in it: {', '.join(funcs)}" if funcs else ""
+            raise UsageError(f"{self.file} has no func named {name!r}{hint}")
+        if not isinstance(found, Function):
+            raise UsageError(f"{self.file}:{name} is not a @loopline.func (it is a {type(found).__name__})")
+        return found
+
+
+# -- parameters ------------------------------------------------------------------------------
+
+
+def split_params(args: Sequence[str]) -> dict[str, str | None]:
+    """`["--lr", "0.1", "--fast", "--name=x"]` -> `{"lr": "0.1", "fast": None, "name": "x"}`."""
+    params: dict[str, str | None] = {}
+    items = list(args)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if not item.startswith("--") or item == "--":
+            raise UsageError(f"unexpected argument {item!r}: parameters are given as --name value")
+        key, eq, value = item[2:].partition("=")
+        key = key.replace("-", "_")
+        if eq:
+            params[key] = value
+        elif i + 1 < len(items) and not items[i + 1].startswith("--"):
+            params[key] = items[i + 1]
+            i += 1
+        else:
+            params[key] = None  # a flag
+        i += 1
+    return params
+
+
+def parse_params(function: Function[..., Any], raw: dict[str, str | None]) -> dict[str, Any]:
+    """Typed arguments for `function` from strings; errors name the parameter and its type."""
+    signature = function.signature
+    unknown = sorted(set(raw) - set(signature.parameters))
+    if unknown:
+        valid = ", ".join(f"--{p.replace('_', '-')}" for p in signature.parameters) or "none"
+        raise UsageError(f"{function.name}() has no parameter {', '.join('--' + u for u in unknown)}; its parameters: {valid}")
+    missing = [
+        f"--{name.replace('_', '-')} ({type_name(function.hints[name])})"
+        for name, p in signature.parameters.items()
+        if p.default is p.empty and name not in raw
+    ]
+    if missing:
+        raise UsageError(f"{function.name}() needs {', '.join(missing)}")
+    values = {}
+    for name, text in raw.items():
+        annotation = function.hints[name]
+        try:
+            values[name] = check_value(parse_value(text, annotation), annotation)
+        except (ValueError, TypeMismatch, json.JSONDecodeError) as exc:
+            raise UsageError(f"--{name.replace('_', '-')}: cannot read {text!r} as {type_name(annotation)}: {exc}") from None
+    return values
+
+
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+
+
+def parse_value(text: str | None, annotation: Any) -> Any:
+    """One parameter from its string form, guided by its annotation (JSON for structures)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is bool:
+        if text is None or text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError("use true or false")
+    if text is None:
+        raise ValueError("a value is required")
+    if origin in (Union, types.UnionType):
+        if text.lower() in ("none", "null") and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return check_value(parse_value(text, option), option)
+            except (ValueError, TypeMismatch, json.JSONDecodeError):
+                continue
+        raise ValueError("matches none of the union's types")
+    if annotation is str:
+        return text
+    if annotation is int:
+        return int(text)
+    if annotation is float:
+        return float(text)
+    if annotation is Path:
+        return Path(text)
+    if annotation is dt.datetime:
+        return dt.datetime.fromisoformat(text)
+    if annotation is dt.date:
+        return dt.date.fromisoformat(text)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        if text in annotation.__members__:
+            return annotation[text]
+        return annotation(json.loads(text) if text[:1] in "0123456789-[{" else text)
+    if origin is Literal:
+        for option in args:
+            if str(option) == text:
+                return option
+        raise ValueError(f"choose one of {', '.join(map(str, args))}")
+    return from_json(json.loads(text), annotation)
+
+
+def from_json(data: Any, annotation: Any) -> Any:
+    """Rebuild tuples, sets and dataclasses from parsed JSON, following the annotation."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation) and isinstance(data, dict):
+        hints = typing.get_type_hints(annotation)
+        return annotation(**{k: from_json(v, hints.get(k, Any)) for k, v in data.items()})
+    if origin is tuple and isinstance(data, list):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_json(v, args[0]) for v in data)
+        return tuple(from_json(v, a) for v, a in zip(data, args or [Any] * len(data)))
+    if origin in (set, frozenset) and isinstance(data, list):
+        return origin(from_json(v, args[0] if args else Any) for v in data)
+    if origin is list and isinstance(data, list):
+        return [from_json(v, args[0] if args else Any) for v in data]
+    if origin is dict and isinstance(data, dict):
+        key_type, value_type = args or (Any, Any)
+        return {parse_value(k, key_type) if key_type is not Any else k: from_json(v, value_type) for k, v in data.items()}
+    if origin in (Union, types.UnionType):
+        for option in args:
+            try:
+                return check_value(from_json(data, option), option)
+            except (TypeMismatch, TypeError, ValueError):
+                continue
+    if annotation is float and isinstance(data, int):
+        return float(data)
+    return data
