@@ -129,6 +129,7 @@ class RunRecord:
     git: GitInfo | None = None  # root runs only
     launch: LaunchSpec | None = None  # root runs only
     cancel_requested: bool = False
+    updated_at: dt.datetime | None = None  # set by the store on every write
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)

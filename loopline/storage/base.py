@@ -50,6 +50,9 @@ class MetadataStore(Protocol):
     ) -> RunPage:
         """Runs matching `filter`, newest first, `limit` at a time."""
 
+    def changed_runs(self, since: dt.datetime, *, limit: int = 1000) -> list[RunRecord]:
+        """Runs written at or after `since`, oldest change first (for live updates)."""
+
     def count_runs(self, filter: RunFilter = RunFilter()) -> int: ...
 
     def find_cached(self, cache_key: str) -> RunRecord | None:

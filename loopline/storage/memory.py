@@ -19,6 +19,7 @@ from loopline.core.records import (
     RunRecord,
     RunState,
     WriteBatch,
+    utcnow,
 )
 from loopline.errors import ArtifactNotFoundError, RunNotFoundError
 from loopline.storage.base import RunPage
@@ -67,11 +68,12 @@ class MemoryMetadataStore:
 
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
+            now = utcnow()
             for run in batch.runs:
                 old = self._runs.get(run.id)
                 if old is not None:
                     run = run.replace(created_at=old.created_at)
-                self._runs[run.id] = run.replace(cancel_requested=run.root_id in self._cancelled)
+                self._runs[run.id] = run.replace(cancel_requested=run.root_id in self._cancelled, updated_at=now)
             for artifact in batch.artifacts:
                 self._artifacts.setdefault(artifact.id, artifact)
             for chunk in batch.logs:
@@ -105,6 +107,11 @@ class MemoryMetadataStore:
         more = len(runs) > limit
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
         return RunPage(page, next_cursor)
+
+    def changed_runs(self, since: dt.datetime, *, limit: int = 1000) -> list[RunRecord]:
+        with self._lock:
+            changed = [r for r in self._runs.values() if r.updated_at is not None and r.updated_at >= since]
+        return sorted(changed, key=lambda r: (r.updated_at or since, r.id))[:limit]
 
     def count_runs(self, filter: RunFilter = RunFilter()) -> int:
         with self._lock:
@@ -161,7 +168,7 @@ class MemoryMetadataStore:
             for run in list(self._runs.values()):
                 if run.runner_id in ids and run.state not in TERMINAL_STATES:
                     error = ErrorInfo("RunnerDied", reason, user_error=False)
-                    self._runs[run.id] = run.replace(state=RunState.ORPHANED, ended_at=at, error=error)
+                    self._runs[run.id] = run.replace(state=RunState.ORPHANED, ended_at=at, error=error, updated_at=utcnow())
                     marked.append(run.id)
             for runner_id in ids:
                 if runner_id in self._runners:
@@ -173,7 +180,7 @@ class MemoryMetadataStore:
             root_id = self.get_run(run_id).root_id
             self._cancelled.add(root_id)
             if root_id in self._runs:
-                self._runs[root_id] = self._runs[root_id].replace(cancel_requested=True)
+                self._runs[root_id] = self._runs[root_id].replace(cancel_requested=True, updated_at=utcnow())
             return root_id
 
     def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:

@@ -26,6 +26,7 @@ from loopline.core.records import (
     RunRecord,
     RunState,
     WriteBatch,
+    utcnow,
 )
 from loopline.errors import ArtifactNotFoundError, RunNotFoundError
 from loopline.storage.base import RunPage
@@ -63,9 +64,10 @@ class SqlMetadataStore:
                 self._write_code(conn, batch.runs)
                 stmt = self._insert(t.runs)
                 update = {c.name: stmt.excluded[c.name] for c in t.runs.columns if c.name not in _STORE_OWNED}
+                now = utcnow()
                 conn.execute(
                     stmt.on_conflict_do_update(index_elements=["id"], set_=update),
-                    [_run_row(r) for r in _latest(batch.runs)],
+                    [{**_run_row(r), "updated_at": now} for r in _latest(batch.runs)],
                 )
             if batch.logs:
                 conn.execute(t.logs.insert(), [_log_row(c) for c in batch.logs])
@@ -149,6 +151,12 @@ class SqlMetadataStore:
         page = runs[:limit]
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(runs) > limit and page else None
         return RunPage(page, next_cursor)
+
+    def changed_runs(self, since: dt.datetime, *, limit: int = 1000) -> list[RunRecord]:
+        c = t.runs.c
+        query = self._select_runs().where(c.updated_at >= since).order_by(c.updated_at, c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [_run_from_row(row) for row in conn.execute(query).mappings()]
 
     def count_runs(self, filter: RunFilter = RunFilter()) -> int:
         query = sa.select(sa.func.count()).select_from(t.runs).where(*self._where(filter))
@@ -237,7 +245,9 @@ class SqlMetadataStore:
             marked = list(conn.execute(sa.select(c.id).where(unfinished)).scalars())
             if marked:
                 conn.execute(
-                    t.runs.update().where(c.id.in_(marked)).values(state=RunState.ORPHANED.value, ended_at=at, error=error)
+                    t.runs.update()
+                    .where(c.id.in_(marked))
+                    .values(state=RunState.ORPHANED.value, ended_at=at, error=error, updated_at=utcnow())
                 )
             conn.execute(t.runners.update().where(t.runners.c.id.in_(ids)).values(stopped_at=at))
         return marked
@@ -245,7 +255,7 @@ class SqlMetadataStore:
     def request_cancel(self, run_id: str) -> str:
         root_id = self.get_run(run_id).root_id
         with write_transaction(self.engine) as conn:
-            conn.execute(t.runs.update().where(t.runs.c.id == root_id).values(cancel_requested=True))
+            conn.execute(t.runs.update().where(t.runs.c.id == root_id).values(cancel_requested=True, updated_at=utcnow()))
         return root_id
 
     def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:
@@ -373,4 +383,5 @@ def _run_from_row(row: Any) -> RunRecord:
         git=GitInfo(**row["git"]) if row["git"] else None,
         launch=LaunchSpec(**{**launch, "argv": tuple(launch["argv"])}) if launch else None,
         cancel_requested=bool(row["cancel_requested"]),
+        updated_at=row["updated_at"],
     )

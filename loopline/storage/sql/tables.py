@@ -55,9 +55,11 @@ runs = sa.Table(
     sa.Column("git", sa.JSON()),
     sa.Column("launch", sa.JSON()),
     sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index("ix_runs_created", "created_at", "id"),
     sa.Index("ix_runs_state_created", "state", "created_at"),
     sa.Index("ix_runs_parent_created", "parent_id", "created_at"),
+    sa.Index("ix_runs_updated", "updated_at"),
 )
 
 code_versions = sa.Table(
