@@ -12,6 +12,8 @@ $(INSTALLED): pyproject.toml
 	# torch first, pinned to the CPU build on this disk, so no extra ever pulls a CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[all,dev]'
+	# Sematic's own wheel (not installed): the compatibility tests run its shipped examples.
+	$(PY) -m pip download --quiet --no-deps --dest .cache/wheels sematic==0.41.0
 	touch $@
 
 demo: $(INSTALLED)

@@ -27,6 +27,10 @@ class OutputTypeError(LooplineError, TypeError):
     """A func returned a value that does not match its return annotation."""
 
 
+class OptionTypeError(LooplineError, TypeError):
+    """An option (of @func, Future.set or a runner) was given a value of the wrong type."""
+
+
 class UnsupportedFutureOperation(LooplineError, TypeError):
     """An operation was attempted on a Future whose value is not known yet."""
 
@@ -102,6 +106,7 @@ __all__ = [
     "LooplineDeprecationWarning",
     "LooplineError",
     "LooplineWarning",
+    "OptionTypeError",
     "OutputTypeError",
     "PipelineRunError",
     "ResourceUnavailableError",

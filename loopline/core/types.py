@@ -141,12 +141,13 @@ def _check_class(value: Any, cls: Any, path: str) -> Any:
         raise TypeMismatch(path, cls, value)
     if not isinstance(value, cls):
         raise TypeMismatch(path, cls, value)
-    if dataclasses.is_dataclass(value) and _contains_deferred(value):
+    if dataclasses.is_dataclass(value):
         _check_dataclass_fields(value, path)
     return value
 
 
 def _check_dataclass_fields(value: Any, path: str) -> None:
+    """Dataclasses do not enforce their annotations; funcs do (casts are not written back)."""
     hints = _dataclass_hints(type(value))
     for field in dataclasses.fields(value):
         check_value(getattr(value, field.name), hints.get(field.name, Any), f"{path}.{field.name}")
@@ -235,15 +236,6 @@ def _check_set(value: Any, annotation: Any, path: str) -> Any:
 def _same_items(new: Any, old: Any) -> bool:
     return all(a is b for a, b in zip(new, old))
 
-
-def _contains_deferred(value: Any) -> bool:
-    return any(isinstance(v, Deferred) for v in _shallow_children(value))
-
-
-def _shallow_children(value: Any) -> list[Any]:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [getattr(value, f.name) for f in dataclasses.fields(value)]
-    return []
 
 
 def _check_declared(declared: Any, expected: Any, path: str, value: Any) -> None:

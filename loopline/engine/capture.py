@@ -2,7 +2,8 @@
 
 `sys.stdout` and `sys.stderr` are replaced (once per process) by routing streams: a write made
 while a step's capture target is set goes to that step's sink (and, if asked, on to the terminal);
-any other write goes straight to the original stream. Log records go through the same route.
+any other write goes straight to the original stream. Log records reach the same streams through
+the logging handlers that write to them.
 """
 
 from __future__ import annotations
@@ -46,41 +47,31 @@ class RoutingStream:
         return getattr(self.original, name)
 
 
-class _CaptureHandler(logging.Handler):
-    """Captures log records of a step unless a root handler already writes them to a
-    routing stream (which captures them itself)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        sink = _TARGET.get()
-        if sink is None or _root_writes_to_routing_stream():
-            return
-        try:
-            sink("log", self.format(record) + "\n")
-        except Exception:  # noqa: BLE001 - logging must never raise into user code
-            self.handleError(record)
-
-
-def _root_writes_to_routing_stream() -> bool:
-    return any(
-        isinstance(h, logging.StreamHandler) and isinstance(h.stream, RoutingStream)
-        for h in logging.getLogger().handlers
-    )
-
-
 def install(echo: bool = True) -> None:
-    """Route stdout, stderr and logging of this process through the capture (idempotent)."""
+    """Route stdout and stderr of this process through the capture (idempotent).
+
+    Logging needs nothing of its own: handlers write to these streams (Python's last-resort
+    handler, or `logging.basicConfig()`'s). Handlers created before this call still hold the
+    original streams, so they are pointed at the routing streams too."""
     with _install_lock:
+        routes: dict[int, RoutingStream] = {}
         for name in ("stdout", "stderr"):
             current = getattr(sys, name)
             if isinstance(current, RoutingStream):
                 current.echo = echo
             elif current is not None:
-                setattr(sys, name, RoutingStream(current, name, echo))
-        root = logging.getLogger()
-        if not any(isinstance(h, _CaptureHandler) for h in root.handlers):
-            handler = _CaptureHandler()
-            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            root.addHandler(handler)
+                route = RoutingStream(current, name, echo)
+                routes[id(current)] = route
+                setattr(sys, name, route)
+        for handler in _stream_handlers():
+            route = routes.get(id(handler.stream))
+            if route is not None:
+                handler.setStream(route)  # type: ignore[arg-type]
+
+
+def _stream_handlers() -> list[logging.StreamHandler[Any]]:
+    loggers = [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    return [h for logger in loggers for h in logger.handlers if isinstance(h, logging.StreamHandler)]
 
 
 @contextlib.contextmanager

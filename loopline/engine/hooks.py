@@ -27,6 +27,9 @@ class RunHooks:
     def on_metric(self, *, point: MetricPoint) -> None:
         """A step called `loopline.log_metric`."""
 
+    def on_pipeline_start(self, *, root: RunRecord) -> None:
+        """The root run and the graph known so far are registered."""
+
     def on_pipeline_end(self, *, root: RunRecord) -> None:
         """The pipeline reached a terminal state; flush anything pending."""
 
@@ -50,6 +53,10 @@ class HookList(RunHooks):
     def on_metric(self, *, point: MetricPoint) -> None:
         for hook in self.hooks:
             hook.on_metric(point=point)
+
+    def on_pipeline_start(self, *, root: RunRecord) -> None:
+        for hook in self.hooks:
+            hook.on_pipeline_start(root=root)
 
     def on_pipeline_end(self, *, root: RunRecord) -> None:
         for hook in self.hooks:

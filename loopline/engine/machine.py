@@ -107,10 +107,11 @@ class PipelineExecution:
         if future.id in self.nodes:
             raise UsageError("this future was already run; call the func again for a new run")
         self.root = self._register([future], parent=None)[0]
+        self.env.hooks.on_pipeline_start(root=self.root.run)
         try:
             self._loop()
         except BaseException:
-            self._stop_everything(cancelled=True, reason="the runner was interrupted")
+            self._stop_everything(reason="the runner was interrupted")
             raise
         finally:
             self.env.hooks.on_pipeline_end(root=self.root.run)
@@ -119,16 +120,19 @@ class PipelineExecution:
     def _loop(self) -> None:
         root = self.root
         assert root is not None
-        while not root.done:
+        while not root.done or self._any_running():
             self._dispatch()
-            if root.done:
+            if root.done and not self._any_running():
                 break
             event = self.env.clock.wait(self.events, self._next_deadline())
             if isinstance(event, StepResult):
                 self._on_result(event)
             elif event is _CANCEL:
-                self._stop_everything(cancelled=True, reason="the pipeline was cancelled")
+                self._stop_everything(reason="the pipeline was cancelled")
             self._fire_timers()
+
+    def _any_running(self) -> bool:
+        return any(count > 0 for count in self.running.values())
 
     def _outcome(self) -> Any:
         root = self.root
@@ -329,6 +333,9 @@ class PipelineExecution:
         self._release(node)
         if result.error is not None:
             self._attempt_failed(node, result.error, result.error_info or error_info(result.error), result.executor_lost)
+        elif result.nested is not None and self.failure is not None:
+            info = ErrorInfo("StepCancelledError", "its nested runs were not started: the pipeline had failed", user_error=False)
+            self._update(node, transition(node.run, S.CANCELLED, error=info))
         elif result.nested is not None:
             self._update(node, transition(node.run, S.WAITING))
             children = [root_future(leaf) for leaf in deferred_leaves(result.nested)]
@@ -343,7 +350,7 @@ class PipelineExecution:
             self._succeeded(node)
 
     def _attempt_failed(self, node: Node, error: BaseException, info: ErrorInfo, lost: bool) -> None:
-        retry = node.future.props.retry
+        retry = node.future.props.retry if self.failure is None else None
         attempts = node.run.attempts
         if retry is not None and (retry.should_retry(error, attempts) or (lost and attempts <= retry.retries)):
             node.retry_at = self.env.clock.monotonic() + retry.delay_s(attempts)
@@ -437,6 +444,8 @@ class PipelineExecution:
     # -- failure and cancellation -----------------------------------------------------------------
 
     def _fail(self, node: Node, error: BaseException) -> None:
+        """A run failed for good: fail its parents, start nothing new, and let the steps that
+        are running finish, so their results are recorded (and cached) for the next attempt."""
         if self.failure is None:
             self.failure = (node, error)
         parent = node.parent
@@ -446,24 +455,21 @@ class PipelineExecution:
                 self._release(parent)
             self._update(parent, transition(parent.run, S.FAILED, error=info))
             parent = parent.parent
-        self._stop_everything(cancelled=False, reason=f"{node.future.function.name}() failed")
+        self._stop_everything(reason=f"{node.future.function.name}() failed", running_too=False)
 
-    def _stop_everything(self, *, cancelled: bool, reason: str) -> None:
-        """Stop every unfinished run: kill what can be killed, abandon the rest."""
+    def _stop_everything(self, *, reason: str, running_too: bool = True) -> None:
+        """Cancel every run that has not started; with `running_too`, also stop the running
+        ones: kill what can be killed, abandon the rest (a thread cannot be stopped)."""
         for node in list(self.nodes.values()):
-            if node.done:
+            if node.done or (node.run.state is S.RUNNING and not running_too):
                 continue
             info = ErrorInfo("StepCancelledError", reason, user_error=False)
+            to = S.CANCELLED
             if node.run.state is S.RUNNING and node.executor is not None:
-                stopped = node.executor.cancel(node.run.id)
+                if not node.executor.cancel(node.run.id):
+                    to = S.ABANDONED
+                    info = ErrorInfo("StepCancelledError", reason + "; the step runs in a thread and was abandoned", user_error=False)
                 self._release(node)
-                to = S.CANCELLED if stopped else S.ABANDONED
-            elif node.run.state is S.WAITING and not cancelled:
-                to = S.FAILED
-            else:
-                to = S.CANCELLED
-            if node.run.state is S.RUNNING and to is S.ABANDONED:
-                info = ErrorInfo("StepCancelledError", reason + "; the step runs in a thread and was abandoned", user_error=False)
             self._update(node, transition(node.run, to, error=info))
         for queue_ in self.ready.values():
             queue_.clear()

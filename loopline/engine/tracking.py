@@ -53,6 +53,9 @@ class StoreTracker(RunHooks):
         with self._lock:
             self._metrics.append(point)
 
+    def on_pipeline_start(self, *, root: RunRecord) -> None:
+        self.flush()  # the pipeline is visible (and cancellable) from its first moment
+
     def on_pipeline_end(self, *, root: RunRecord) -> None:
         self.flush()
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
 from loopline.core.types import Deferred, TypeMismatch, _dataclass_hints, check_value, type_name
-from loopline.errors import LooplineDeprecationWarning, UnsupportedFutureOperation, UsageError
+from loopline.errors import LooplineDeprecationWarning, OptionTypeError, UnsupportedFutureOperation, UsageError
 from loopline.sdk.resources import ResourceRequirements, RetrySettings
 
 if TYPE_CHECKING:
@@ -284,7 +284,7 @@ class Future(AbstractFuture[R]):
             changes["name"] = name
         if tags is not None:
             if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
-                raise UsageError(f".set(tags=...) must be a list of strings, got {tags!r}")
+                raise OptionTypeError(f".set(tags=...) must be a list of strings, got {tags!r}")
             changes["tags"] = tuple(dict.fromkeys(tags))
         if cache is not None:
             changes["cache"] = _expect_bool("cache", cache)
@@ -325,13 +325,13 @@ class Future(AbstractFuture[R]):
 
 def _expect(value: Any, cls: type, option: str) -> Any:
     if not isinstance(value, cls):
-        raise UsageError(f"{option}=... must be a {cls.__name__}, got {value!r}")
+        raise OptionTypeError(f"{option}=... must be a {cls.__name__}, got {value!r}")
     return value
 
 
 def _expect_bool(option: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise UsageError(f"{option}=... must be True or False, got {value!r}")
+        raise OptionTypeError(f"{option}=... must be True or False, got {value!r}")
     return value
 
 
