@@ -55,7 +55,9 @@ class Client:
         """Runs, newest first. `name` matches part of the display name; every tag must match."""
         if isinstance(tags, str):
             tags = [tags]
-        query = RunFilter(states=_states(state), name=name, tags=tuple(tags), function=function, root_only=root_only)
+        query = RunFilter(
+            states=_states(state), name=name, tags=tuple(tags), function=function, root_only=root_only
+        )
         return self.metadata.list_runs(query, limit=limit).runs
 
     def run(self, run_id: str) -> RunRecord:
@@ -72,7 +74,9 @@ class Client:
         return load_value(run.output_id, self.artifacts)
 
     def inputs(self, run_id: str) -> dict[str, Any]:
-        return {name: load_value(ref.artifact_id, self.artifacts) for name, ref in self.run(run_id).inputs.items()}
+        return {
+            name: load_value(ref.artifact_id, self.artifacts) for name, ref in self.run(run_id).inputs.items()
+        }
 
     def artifact(self, artifact_id: str) -> Any:
         """The stored value of an artifact (its hash is checked)."""

@@ -50,7 +50,14 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_example(examples: Path, home: Path, name: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LOOPLINE_HOME": str(home), "PYTHONPATH": f"{examples}{os.pathsep}{ROOT}"}
-    return subprocess.run([sys.executable, "-m", f"sematic_examples.{name}"], cwd=examples, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", f"sematic_examples.{name}"],
+        cwd=examples,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_port_changes_only_the_import(examples: Path) -> None:

@@ -69,7 +69,9 @@ class TerminalProgress(RunHooks):
     def _print_line(self, run: RunRecord) -> None:
         if self.printed < self.max_lines or not run.state.is_success:
             duration = f" {run.duration_s:.2f}s" if run.duration_s is not None else ""
-            self.console.print(Text.assemble((f"{run.state.value:>9}", STYLE.get(run.state, "")), f" {run.name}{duration}"))
+            self.console.print(
+                Text.assemble((f"{run.state.value:>9}", STYLE.get(run.state, "")), f" {run.name}{duration}")
+            )
             self.printed += 1
 
     def _counts(self) -> collections.Counter[RunState]:
@@ -78,7 +80,10 @@ class TerminalProgress(RunHooks):
 
     def _summary(self) -> Text:
         counts = self._counts()
-        parts = [(f"{n} {state.value}", STYLE.get(state, "")) for state, n in sorted(counts.items(), key=lambda kv: kv[0].value)]
+        parts = [
+            (f"{n} {state.value}", STYLE.get(state, ""))
+            for state, n in sorted(counts.items(), key=lambda kv: kv[0].value)
+        ]
         text = Text(f"{sum(counts.values())} runs in {time.monotonic() - self.started:.1f}s: ")
         for i, part in enumerate(parts):
             text.append(("  " if i else "") + part[0], style=part[1])

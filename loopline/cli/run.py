@@ -16,7 +16,6 @@ from loopline.errors import PipelineRunError, UsageError
 from loopline.sdk.future import Future
 from loopline.sdk.targets import DEFAULT_FUNC, Target, parse_params, split_params
 
-
 RUN_OPTIONS = """\b
 Loopline's own options (before or after TARGET; after it, a func parameter of the same name wins):
   --no-cache              execute every step, ignoring cached results
@@ -83,7 +82,11 @@ def take_run_options(args: list[str], reserved: set[str]) -> tuple[RunOptions, l
 
 
 @click.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False},
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "allow_interspersed_args": False,
+    },
     epilog=RUN_OPTIONS,
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -97,18 +100,20 @@ def run(args: tuple[str, ...]) -> None:
         loopline run examples/hello/pipeline.py --name Ada
         loopline run --no-cache examples/digits/pipeline.py --config '{"C": 3.0}'
     """
-    leading, target, args = _split_target(list(args))
+    leading, target, rest = _split_target(list(args))
     parsed = Target.parse(target)
     if parsed.func_name is None and not parsed.defines(DEFAULT_FUNC):
-        if args or leading:
-            raise UsageError(f"{parsed.file} has no func named {DEFAULT_FUNC!r}, so it runs as a script, which takes no parameters")
+        if rest or leading:
+            raise UsageError(
+                f"{parsed.file} has no func named {DEFAULT_FUNC!r}, so it runs as a script, which takes no parameters"
+            )
         sys.argv = [str(parsed.file)]
         runpy.run_path(str(parsed.file), run_name="__main__")
         return
     function = parsed.load()
-    options, rest = take_run_options(leading + args, set(function.signature.parameters))
-    kwargs = parse_params(function, split_params(rest))
-    future: Future[Any] = function(**kwargs)  # type: ignore[assignment]
+    options, params = take_run_options(leading + rest, set(function.signature.parameters))
+    kwargs = parse_params(function, split_params(params))
+    future: Future[Any] = function(**kwargs)
     future.set(name=options.run_name, tags=options.tags or None)
     run_pipeline(future, options.runner())
 

@@ -31,8 +31,12 @@ def resolve_run_id(metadata: MetadataStore, run_id: str) -> RunRecord:
         return metadata.get_run(run_id)
     except RunNotFoundError:
         if len(run_id) < 6:
-            raise RunNotFoundError(f"no run with id {run_id!r} (give at least 6 characters of an id)") from None
-    matches = [r for r in metadata.list_runs(RunFilter(search=run_id), limit=50).runs if r.id.startswith(run_id)]
+            raise RunNotFoundError(
+                f"no run with id {run_id!r} (give at least 6 characters of an id)"
+            ) from None
+    matches = [
+        r for r in metadata.list_runs(RunFilter(search=run_id), limit=50).runs if r.id.startswith(run_id)
+    ]
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -61,14 +65,28 @@ def runs() -> None:
 
 
 @runs.command("ls")
-@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in RunState]), help="Only runs in this state (repeatable).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice([s.value for s in RunState]),
+    help="Only runs in this state (repeatable).",
+)
 @click.option("--name", help="Only runs whose name contains this.")
 @click.option("--tag", "tags", multiple=True, help="Only runs with this tag (repeatable).")
 @click.option("--pipeline", help="Only runs of this pipeline (module.function).")
 @click.option("--search", help="Free text over ids, names, functions and tags.")
 @click.option("--all", "nested", is_flag=True, help="Include nested runs, not only pipelines.")
 @click.option("--limit", default=20, show_default=True, help="How many runs to show.")
-def ls(states: Sequence[str], name: str | None, tags: Sequence[str], pipeline: str | None, search: str | None, nested: bool, limit: int) -> None:
+def ls(
+    states: Sequence[str],
+    name: str | None,
+    tags: Sequence[str],
+    pipeline: str | None,
+    search: str | None,
+    nested: bool,
+    limit: int,
+) -> None:
     """List runs, newest first (pipeline runs only, unless --all)."""
     client = Client()
     query = RunFilter(
@@ -84,7 +102,15 @@ def ls(states: Sequence[str], name: str | None, tags: Sequence[str], pipeline: s
     for column in ("ID", "NAME", "STATE", "STARTED", "DURATION", "TAGS", "PIPELINE"):
         table.add_column(column)
     for run in found:
-        table.add_row(run.id[:12], run.name, _state(run), _when(run.started_at or run.created_at), _duration(run), ", ".join(run.tags), run.function)
+        table.add_row(
+            run.id[:12],
+            run.name,
+            _state(run),
+            _when(run.started_at or run.created_at),
+            _duration(run),
+            ", ".join(run.tags),
+            run.function,
+        )
     console = _console()
     console.print(table if found else "no runs match")
 
@@ -116,7 +142,12 @@ def show(run_id: str) -> None:
     console.print(tree)
     details = [("pipeline", root.function), ("started", _when(root.started_at)), ("user", root.user or "")]
     if root.git is not None:
-        details.append(("git", f"{root.git.branch or ''} {(root.git.commit or '')[:12]}{' (dirty)' if root.git.dirty else ''}"))
+        details.append(
+            (
+                "git",
+                f"{root.git.branch or ''} {(root.git.commit or '')[:12]}{' (dirty)' if root.git.dirty else ''}",
+            )
+        )
     for key, value in details:
         console.print(f"[dim]{key:>9}[/] {value}")
     failed = [r for r in everything if r.state is RunState.FAILED and r.error and r.error.traceback]
@@ -166,16 +197,26 @@ def clean() -> None:
 
 
 @click.command()
-@click.option("--older-than", "days", type=float, required=True, help="Delete pipelines that ended more than this many days ago.")
+@click.option(
+    "--older-than",
+    "days",
+    type=float,
+    required=True,
+    help="Delete pipelines that ended more than this many days ago.",
+)
 @click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
 def gc(days: float, dry_run: bool) -> None:
     """Delete old finished pipelines and the artifacts nothing references any more."""
     if days < 0:
         raise UsageError("--older-than must be a number of days >= 0")
     client = Client()
-    report = collect_garbage(client.metadata, client.artifacts, utcnow() - dt.timedelta(days=days), dry_run=dry_run)
+    report = collect_garbage(
+        client.metadata, client.artifacts, utcnow() - dt.timedelta(days=days), dry_run=dry_run
+    )
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {report.pipelines} pipeline(s) ({report.runs} runs) and {report.artifacts} artifact(s), {report.bytes / 2**20:.1f} MiB")
+    click.echo(
+        f"{verb} {report.pipelines} pipeline(s) ({report.runs} runs) and {report.artifacts} artifact(s), {report.bytes / 2**20:.1f} MiB"
+    )
 
 
 COMMANDS = [runs, logs, cancel, clean, gc]

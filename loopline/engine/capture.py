@@ -64,13 +64,16 @@ def install(echo: bool = True) -> None:
                 routes[id(current)] = route
                 setattr(sys, name, route)
         for handler in _stream_handlers():
-            route = routes.get(id(handler.stream))
-            if route is not None:
-                handler.setStream(route)  # type: ignore[arg-type]
+            replacement = routes.get(id(handler.stream))
+            if replacement is not None:
+                handler.setStream(replacement)
 
 
 def _stream_handlers() -> list[logging.StreamHandler[Any]]:
-    loggers = [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
     return [h for logger in loggers for h in logger.handlers if isinstance(h, logging.StreamHandler)]
 
 

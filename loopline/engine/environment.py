@@ -91,7 +91,9 @@ class RunEnvironment:
         name = future.function.name
         if resources is not None:
             if resources.gpus > len(self.gpu_ids):
-                have = f"only {len(self.gpu_ids)}" if self.gpu_ids else "none (nvidia-smi found no NVIDIA GPU)"
+                have = (
+                    f"only {len(self.gpu_ids)}" if self.gpu_ids else "none (nvidia-smi found no NVIDIA GPU)"
+                )
                 raise ResourceUnavailableError(
                     f"{name}() asks for {resources.gpus} GPU(s), but this machine has {have}. Run it "
                     "where GPUs are (e.g. RayRunner on a cluster with GPU nodes), or lower `gpus`"

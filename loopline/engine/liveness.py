@@ -36,7 +36,9 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def dead_runners(runners: list[RunnerRecord], now: dt.datetime, stale_after_s: float = STALE_AFTER_S) -> list[RunnerRecord]:
+def dead_runners(
+    runners: list[RunnerRecord], now: dt.datetime, stale_after_s: float = STALE_AFTER_S
+) -> list[RunnerRecord]:
     host = socket.gethostname()
     stale_before = now - dt.timedelta(seconds=stale_after_s)
     dead = []
@@ -49,7 +51,9 @@ def dead_runners(runners: list[RunnerRecord], now: dt.datetime, stale_after_s: f
     return dead
 
 
-def mark_orphans(metadata: MetadataStore, now: dt.datetime, stale_after_s: float = STALE_AFTER_S) -> list[str]:
+def mark_orphans(
+    metadata: MetadataStore, now: dt.datetime, stale_after_s: float = STALE_AFTER_S
+) -> list[str]:
     """Mark the unfinished runs of dead runners ORPHANED; returns their ids."""
     dead = dead_runners(metadata.live_runners(), now, stale_after_s)
     reasons = {r.id: f"its runner (pid {r.pid} on {r.host}) stopped without finishing it" for r in dead}
@@ -96,7 +100,7 @@ class Liveness:
                 if self.clock.monotonic() - last_beat >= HEARTBEAT_S:
                     last_beat = self.clock.monotonic()
                     self.beat()
-            except Exception:  # noqa: BLE001 - a busy database must not kill the runner
+            except Exception:
                 logger.warning("runner heartbeat failed; retrying", exc_info=True)
 
     def beat(self) -> None:
@@ -114,4 +118,3 @@ class Liveness:
         now = self.clock.now()
         self.runner = dataclasses.replace(self.runner, heartbeat_at=now, stopped_at=now)
         self.metadata.save_runner(self.runner)
-

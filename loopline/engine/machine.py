@@ -37,7 +37,7 @@ _CANCEL = object()
 class _Output:
     """A node's output: always its artifact id, and the value while someone may still need it."""
 
-    __slots__ = ("artifact_id", "value", "loaded", "readers")
+    __slots__ = ("artifact_id", "loaded", "readers", "value")
 
     def __init__(self, artifact_id: str, value: Any = None, loaded: bool = False) -> None:
         self.artifact_id = artifact_id
@@ -142,11 +142,17 @@ class PipelineExecution:
             return self._value(root.output)
         if root.run.state is S.CANCELLED and self.failure is None:
             raise PipelineRunError(
-                f"pipeline {root.run.name} ({root.run.id}) was cancelled", run_id=root.run.id, function=root.run.function
+                f"pipeline {root.run.name} ({root.run.id}) was cancelled",
+                run_id=root.run.id,
+                function=root.run.function,
             ) from StepCancelledError("cancelled")
         node, error = self.failure or (root, StepCancelledError("stopped"))
         info = node.run.error
-        message = f"{node.future.function.name}() failed: {info.type}: {info.message}" if info else "the pipeline failed"
+        message = (
+            f"{node.future.function.name}() failed: {info.type}: {info.message}"
+            if info
+            else "the pipeline failed"
+        )
         raise PipelineRunError(
             f"pipeline {root.run.name} failed: {message} (run {node.run.id})",
             run_id=node.run.id,
@@ -227,7 +233,7 @@ class PipelineExecution:
     def _resolve(self, deferred: AbstractFuture[Any]) -> Any:
         if isinstance(deferred, Projection):
             return deferred.apply(self._resolve(deferred.source))
-        output = self.nodes[deferred.id].output  # type: ignore[attr-defined]
+        output = self.nodes[root_future(deferred).id].output
         assert output is not None
         return self._value(output)
 
@@ -272,7 +278,9 @@ class PipelineExecution:
         if reused is not None:
             self._consumed(node)
             node.output = _Output(reused.output_id or "")
-            self._update(node, transition(node.run, S.CACHED, output_id=reused.output_id, cached_from=reused.id))
+            self._update(
+                node, transition(node.run, S.CACHED, output_id=reused.output_id, cached_from=reused.id)
+            )
             self._succeeded(node)
             return
         try:
@@ -302,9 +310,16 @@ class PipelineExecution:
 
     def _start(self, node: Node, executor: Executor) -> None:
         if executor.out_of_process:
-            inputs = {name: StoredInput(v.artifact_id) if isinstance(v, _Output) else StoredInput(node.run.inputs[name].artifact_id) for name, v in node.inputs.items()}
+            inputs = {
+                name: StoredInput(v.artifact_id)
+                if isinstance(v, _Output)
+                else StoredInput(node.run.inputs[name].artifact_id)
+                for name, v in node.inputs.items()
+            }
         else:
-            inputs = {name: self._value(v) if isinstance(v, _Output) else v for name, v in node.inputs.items()}
+            inputs = {
+                name: self._value(v) if isinstance(v, _Output) else v for name, v in node.inputs.items()
+            }
         self._consumed(node)
         timeout_mins = node.future.props.timeout_mins
         self._update(node, transition(node.run, S.RUNNING, attempts=node.run.attempts + 1))
@@ -312,7 +327,14 @@ class PipelineExecution:
             node.deadline = self.env.clock.monotonic() + timeout_mins * 60
             self.timed.add(node)
         self.running[executor] += 1
-        task = StepTask(node.run.id, node.run.root_id, node.future.function, inputs, node.run.attempts, gpu_ids=node.gpu_ids)
+        task = StepTask(
+            node.run.id,
+            node.run.root_id,
+            node.future.function,
+            inputs,
+            node.run.attempts,
+            gpu_ids=node.gpu_ids,
+        )
         executor.submit(task)
 
     # -- results ----------------------------------------------------------------------------------
@@ -332,9 +354,15 @@ class PipelineExecution:
             return  # a late result of an abandoned or cancelled attempt
         self._release(node)
         if result.error is not None:
-            self._attempt_failed(node, result.error, result.error_info or error_info(result.error), result.executor_lost)
+            self._attempt_failed(
+                node, result.error, result.error_info or error_info(result.error), result.executor_lost
+            )
         elif result.nested is not None and self.failure is not None:
-            info = ErrorInfo("StepCancelledError", "its nested runs were not started: the pipeline had failed", user_error=False)
+            info = ErrorInfo(
+                "StepCancelledError",
+                "its nested runs were not started: the pipeline had failed",
+                user_error=False,
+            )
             self._update(node, transition(node.run, S.CANCELLED, error=info))
         elif result.nested is not None:
             self._update(node, transition(node.run, S.WAITING))
@@ -352,7 +380,9 @@ class PipelineExecution:
     def _attempt_failed(self, node: Node, error: BaseException, info: ErrorInfo, lost: bool) -> None:
         retry = node.future.props.retry if self.failure is None else None
         attempts = node.run.attempts
-        if retry is not None and (retry.should_retry(error, attempts) or (lost and attempts <= retry.retries)):
+        if retry is not None and (
+            retry.should_retry(error, attempts) or (lost and attempts <= retry.retries)
+        ):
             node.retry_at = self.env.clock.monotonic() + retry.delay_s(attempts)
             self.retrying.add(node)
             self._update(node, transition(node.run, S.RETRYING, error=info))
@@ -433,7 +463,11 @@ class PipelineExecution:
         self._release(node)
         error = StepTimeoutError(
             f"{node.future.function.name}() ran longer than its timeout_mins={minutes:g}"
-            + ("" if stopped else "; it runs in a thread, which cannot be stopped, so it was abandoned (use standalone=True to have it killed)")
+            + (
+                ""
+                if stopped
+                else "; it runs in a thread, which cannot be stopped, so it was abandoned (use standalone=True to have it killed)"
+            )
         )
         if stopped:
             self._attempt_failed(node, error, error_info(error), lost=False)
@@ -450,7 +484,11 @@ class PipelineExecution:
             self.failure = (node, error)
         parent = node.parent
         while parent is not None and not parent.done:
-            info = ErrorInfo("NestedRunFailed", f"{node.future.function.name}() failed (run {node.run.id})", user_error=True)
+            info = ErrorInfo(
+                "NestedRunFailed",
+                f"{node.future.function.name}() failed (run {node.run.id})",
+                user_error=True,
+            )
             if parent.run.state is S.RUNNING:
                 self._release(parent)
             self._update(parent, transition(parent.run, S.FAILED, error=info))
@@ -468,7 +506,11 @@ class PipelineExecution:
             if node.run.state is S.RUNNING and node.executor is not None:
                 if not node.executor.cancel(node.run.id):
                     to = S.ABANDONED
-                    info = ErrorInfo("StepCancelledError", reason + "; the step runs in a thread and was abandoned", user_error=False)
+                    info = ErrorInfo(
+                        "StepCancelledError",
+                        reason + "; the step runs in a thread and was abandoned",
+                        user_error=False,
+                    )
                 self._release(node)
             self._update(node, transition(node.run, to, error=info))
         for queue_ in self.ready.values():
@@ -484,4 +526,3 @@ class PipelineExecution:
 
     def _publish(self, node: Node) -> None:
         self.env.hooks.on_run_update(run=node.run)
-

@@ -30,14 +30,16 @@ class Runner:
             env.start(execution)
             try:
                 self._started(execution)
-                return execution.run(future)  # type: ignore[arg-type,no-any-return]
+                return execution.run(future)  # type: ignore[arg-type]
             finally:
                 self._stopping(execution)
                 env.stop()
 
     @contextlib.contextmanager
     def _environment(self) -> Iterator[RunEnvironment]:
-        raise UsageError(f"{type(self).__name__} cannot run pipelines; use LocalRunner, SilentRunner or RayRunner")
+        raise UsageError(
+            f"{type(self).__name__} cannot run pipelines; use LocalRunner, SilentRunner or RayRunner"
+        )
         yield  # pragma: no cover
 
     def _started(self, execution: PipelineExecution) -> None:
@@ -48,4 +50,3 @@ class Runner:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-

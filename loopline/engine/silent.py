@@ -32,5 +32,9 @@ class SilentRunner(Runner):
             return {"default": InlineExecutor(artifacts, reporter)}
 
         yield RunEnvironment(
-            artifacts=artifacts, hooks=RunHooks(), executors=executors, clock=self.clock, gpu_detector=visible_gpu_ids
+            artifacts=artifacts,
+            hooks=RunHooks(),
+            executors=executors,
+            clock=self.clock,
+            gpu_detector=visible_gpu_ids,
         )

@@ -30,7 +30,9 @@ class IllegalTransition(RuntimeError):
 def transition(run: RunRecord, to: RunState, **changes: Any) -> RunRecord:
     """`run` moved to state `to`, stamping start and end times; raises on an illegal move."""
     if to not in ALLOWED[run.state]:
-        raise IllegalTransition(f"run {run.id} ({run.function}) cannot go from {run.state.value} to {to.value}")
+        raise IllegalTransition(
+            f"run {run.id} ({run.function}) cannot go from {run.state.value} to {to.value}"
+        )
     now = utcnow()
     if to is S.RUNNING and run.started_at is None:
         changes.setdefault("started_at", now)

@@ -95,7 +95,7 @@ class StoreTracker(RunHooks):
         while not self._stop.wait(self.interval_s):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - kept and retried next interval
+            except Exception:
                 logger.warning("could not record run updates yet; retrying", exc_info=True)
 
     def close(self) -> None:

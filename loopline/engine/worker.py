@@ -21,6 +21,7 @@ from loopline.core.records import ErrorInfo
 from loopline.engine import capture
 from loopline.engine.execution import StepResult, StepTask, execute_step
 from loopline.errors import LooplineError
+from loopline.sdk.context import MetricSink
 from loopline.storage.artifacts import open_artifact_store
 
 FLUSH_INTERVAL_S = 0.1
@@ -74,6 +75,20 @@ class Channel:
                 return
 
 
+def _log_to(channel: Channel, task: StepTask) -> capture.LogSink:
+    def log(stream: str, text: str) -> None:
+        channel.log(task.run_id, stream, text)
+
+    return log
+
+
+def _metric_to(channel: Channel, task: StepTask) -> MetricSink:
+    def metric(name: str, value: float, step: int | None) -> None:
+        channel.send(("metric", task.run_id, task.root_id, name, value, step))
+
+    return metric
+
+
 def serve(read_fd: int, write_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox = Connection(read_fd, writable=False)
@@ -92,12 +107,7 @@ def serve(read_fd: int, write_fd: int) -> None:
             return
         assert isinstance(task, StepTask)
         result = execute_step(
-            task,
-            artifacts,
-            on_log=lambda stream, text, run_id=task.run_id: channel.log(run_id, stream, text),
-            on_metric=lambda name, value, step, t=task: channel.send(
-                ("metric", t.run_id, t.root_id, name, value, step)
-            ),
+            task, artifacts, on_log=_log_to(channel, task), on_metric=_metric_to(channel, task)
         )
         channel.flush()
         channel.send(portable_result(result))

@@ -97,10 +97,17 @@ class ProcessExecutor:
         )
         os.close(to_child_r)
         os.close(from_child_w)
-        worker = _Worker(process, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False), one_shot)
+        worker = _Worker(
+            process,
+            Connection(to_child_w, readable=False),
+            Connection(from_child_r, writable=False),
+            one_shot,
+        )
         init = {"sys_path": list(sys.path), "artifacts": self.artifacts.url}
         worker.outbox.send_bytes(pickle.dumps(init))
-        threading.Thread(target=self._listen, args=(worker,), name="loopline-worker-reader", daemon=True).start()
+        threading.Thread(
+            target=self._listen, args=(worker,), name="loopline-worker-reader", daemon=True
+        ).start()
         return worker
 
     # -- messages from a worker --------------------------------------------------------------
@@ -151,7 +158,9 @@ class ProcessExecutor:
                 f"died with exit code {code} before it finished (out of memory, or killed?)"
             )
             info = ErrorInfo("WorkerCrashedError", str(error), user_error=False)
-            self.reporter.finished(StepResult(task.run_id, task.attempt, error=error, error_info=info, executor_lost=True))
+            self.reporter.finished(
+                StepResult(task.run_id, task.attempt, error=error, error_info=info, executor_lost=True)
+            )
 
     # -- stopping ----------------------------------------------------------------------------
 

@@ -148,7 +148,9 @@ def _import_function(module: str, qualname: str) -> Function[Any, Any]:
     return cast(Function[Any, Any], _lookup(module, qualname))
 
 
-def _rebuild(fn: Callable[..., Any], options: FunctionOptions, body: Callable[..., Any] | None) -> Function[Any, Any]:
+def _rebuild(
+    fn: Callable[..., Any], options: FunctionOptions, body: Callable[..., Any] | None
+) -> Function[Any, Any]:
     function = Function(fn, options)
     if body is not None:
         function._body = body
@@ -227,17 +229,25 @@ def definition_problems(fn: Any) -> list[str]:
             "what it needs from the object as arguments"
         )
     if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        problems.append("it is `async`: funcs must be plain `def` functions (run asyncio inside if you need it)")
+        problems.append(
+            "it is `async`: funcs must be plain `def` functions (run asyncio inside if you need it)"
+        )
     elif inspect.isgeneratorfunction(fn):
         problems.append("it is a generator (uses `yield`): return a list instead")
     signature = inspect.signature(fn)
     for param in signature.parameters.values():
         if param.kind is param.VAR_POSITIONAL:
-            problems.append(f"`*{param.name}` is not supported: list the parameters explicitly, or take a List")
+            problems.append(
+                f"`*{param.name}` is not supported: list the parameters explicitly, or take a List"
+            )
         elif param.kind is param.VAR_KEYWORD:
-            problems.append(f"`**{param.name}` is not supported: list the parameters explicitly, or take a Dict")
+            problems.append(
+                f"`**{param.name}` is not supported: list the parameters explicitly, or take a Dict"
+            )
         elif param.annotation is inspect.Parameter.empty:
-            problems.append(f"parameter `{param.name}` has no type annotation: add one, e.g. `{param.name}: int`")
+            problems.append(
+                f"parameter `{param.name}` has no type annotation: add one, e.g. `{param.name}: int`"
+            )
     if signature.return_annotation is inspect.Signature.empty:
         problems.append("the return type is not annotated: add one, e.g. `-> float` (or `-> None`)")
     return problems

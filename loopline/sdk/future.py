@@ -13,10 +13,15 @@ import typing
 import uuid
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args, get_origin
 
 from loopline.core.types import Deferred, TypeMismatch, _dataclass_hints, check_value, type_name
-from loopline.errors import LooplineDeprecationWarning, OptionTypeError, UnsupportedFutureOperation, UsageError
+from loopline.errors import (
+    LooplineDeprecationWarning,
+    OptionTypeError,
+    UnsupportedFutureOperation,
+    UsageError,
+)
 from loopline.sdk.resources import ResourceRequirements, RetrySettings
 
 if TYPE_CHECKING:
@@ -63,6 +68,9 @@ class AbstractFuture(Deferred, Generic[R]):
         raise NotImplementedError
 
     def _describe(self) -> str:
+        raise NotImplementedError
+
+    def _describe_short(self) -> str:
         raise NotImplementedError
 
     # -- views of part of the output ---------------------------------------------------------
@@ -124,7 +132,16 @@ for _name, _symbol in {
 }.items():  # fmt: skip
     setattr(AbstractFuture, f"__{_name}__", _arithmetic(_symbol))
     setattr(AbstractFuture, f"__r{_name}__", _arithmetic(_symbol))
-for _name, _symbol in {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "neg": "-", "pos": "+", "abs": "abs()", "invert": "~"}.items():
+for _name, _symbol in {
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "neg": "-",
+    "pos": "+",
+    "abs": "abs()",
+    "invert": "~",
+}.items():
     setattr(AbstractFuture, f"__{_name}__", _arithmetic(_symbol))
 
 
@@ -182,7 +199,10 @@ def typing_strip(annotation: Any) -> Any:
 class Projection(AbstractFuture[R]):
     """Part of another future's value: `future[0]`, `future["key"]` or `future.field`."""
 
-    __slots__ = ("source", "key", "_declared")
+    __slots__ = ("_declared", "key", "source")
+    source: AbstractFuture[Any]
+    key: tuple[str, Any]
+    _declared: Any
 
     def __init__(self, source: AbstractFuture[Any], key: tuple[str, Any], declared: Any) -> None:
         object.__setattr__(self, "source", source)
@@ -227,7 +247,11 @@ class Projection(AbstractFuture[R]):
 class Future(AbstractFuture[R]):
     """One call of a func, not yet executed. Pass it to other funcs, or to `runner.run()`."""
 
-    __slots__ = ("id", "function", "kwargs", "props")
+    __slots__ = ("function", "id", "kwargs", "props")
+    id: str
+    function: Function[..., R]
+    kwargs: dict[str, Any]
+    props: FutureProps
 
     def __init__(self, function: Function[..., R], kwargs: dict[str, Any], props: FutureProps) -> None:
         object.__setattr__(self, "id", uuid.uuid4().hex)
@@ -320,7 +344,7 @@ class Future(AbstractFuture[R]):
         from loopline.engine.silent import SilentRunner
 
         runner = LocalRunner() if tracking else SilentRunner()
-        return runner.run(self)
+        return cast(R, runner.run(self))
 
 
 def _expect(value: Any, cls: type, option: str) -> Any:

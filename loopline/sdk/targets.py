@@ -51,7 +51,9 @@ class Target:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
                 return True
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets
+            ):
                 return True
         return False
 
@@ -118,7 +120,9 @@ def parse_params(function: Function[..., Any], raw: dict[str, str | None]) -> di
     unknown = sorted(set(raw) - set(signature.parameters))
     if unknown:
         valid = ", ".join(f"--{p.replace('_', '-')}" for p in signature.parameters) or "none"
-        raise UsageError(f"{function.name}() has no parameter {', '.join('--' + u for u in unknown)}; its parameters: {valid}")
+        raise UsageError(
+            f"{function.name}() has no parameter {', '.join('--' + u for u in unknown)}; its parameters: {valid}"
+        )
     missing = [
         f"--{name.replace('_', '-')} ({type_name(function.hints[name])})"
         for name, p in signature.parameters.items()
@@ -132,7 +136,9 @@ def parse_params(function: Function[..., Any], raw: dict[str, str | None]) -> di
         try:
             values[name] = check_value(parse_value(text, annotation), annotation)
         except (ValueError, TypeMismatch, json.JSONDecodeError) as exc:
-            raise UsageError(f"--{name.replace('_', '-')}: cannot read {text!r} as {type_name(annotation)}: {exc}") from None
+            raise UsageError(
+                f"--{name.replace('_', '-')}: cannot read {text!r} as {type_name(annotation)}: {exc}"
+            ) from None
     return values
 
 
@@ -200,7 +206,10 @@ def from_json(data: Any, annotation: Any) -> Any:
         return [from_json(v, args[0] if args else Any) for v in data]
     if origin is dict and isinstance(data, dict):
         key_type, value_type = args or (Any, Any)
-        return {parse_value(k, key_type) if key_type is not Any else k: from_json(v, value_type) for k, v in data.items()}
+        return {
+            parse_value(k, key_type) if key_type is not Any else k: from_json(v, value_type)
+            for k, v in data.items()
+        }
     if origin in (Union, types.UnionType):
         for option in args:
             try:

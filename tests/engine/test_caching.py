@@ -25,7 +25,9 @@ def run(runner: loopline.LocalRunner, x: int = 1) -> loopline.Future[list[int]]:
     return future  # type: ignore[return-value]
 
 
-def test_a_second_run_hits_the_cache_and_records_the_original(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_a_second_run_hits_the_cache_and_records_the_original(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     CALLS.clear()
     run(runner)
     run(runner)
@@ -42,7 +44,9 @@ def test_different_inputs_miss(runner: loopline.LocalRunner) -> None:
     assert CALLS == [1, 2, 3]  # expensive(2) was cached by the first run
 
 
-def test_a_code_change_misses_unless_the_version_is_pinned(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_a_code_change_misses_unless_the_version_is_pinned(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     def make(factor: int, version: str | None) -> loopline.Function[[int], int]:
         source = f"def scaled(x: int) -> int:\n    return x * {factor}\n"
         namespace: dict[str, object] = {}

@@ -43,7 +43,9 @@ def cancel_when(condition: object, client: loopline.Client, run_id: str) -> thre
     return thread
 
 
-def test_cancel_kills_a_running_process_step(runner: loopline.LocalRunner, client: loopline.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_kills_a_running_process_step(
+    runner: loopline.LocalRunner, client: loopline.Client, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     marker = tmp_path / "started"
     future = long_process_step(str(marker))
     cancel_when(marker.exists, client, future.id)
@@ -53,7 +55,9 @@ def test_cancel_kills_a_running_process_step(runner: loopline.LocalRunner, clien
     assert client.run(future.id).state is RunState.CANCELLED
 
 
-def test_cancel_abandons_a_thread_step_and_says_so(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_cancel_abandons_a_thread_step_and_says_so(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     STARTED.clear()
     RELEASE.clear()
     future = long_thread_step()
@@ -67,7 +71,9 @@ def test_cancel_abandons_a_thread_step_and_says_so(runner: loopline.LocalRunner,
         RELEASE.set()
 
 
-def test_cancelling_a_nested_run_cancels_its_pipeline(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_cancelling_a_nested_run_cancels_its_pipeline(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     @loopline.func
     def outer() -> int:
         return long_thread_step()

@@ -53,7 +53,9 @@ def test_a_failure_raises_pipeline_run_error_chained_to_the_user_error(runner: l
     assert caught.value.function == "tests.engine.test_failures.boom"
 
 
-def test_a_failed_pipeline_keeps_its_partial_graph(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_a_failed_pipeline_keeps_its_partial_graph(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     first = ok(1)
     with pytest.raises(PipelineRunError):
         runner.run(combine(first, boom(3)))
@@ -156,5 +158,7 @@ def test_a_wrong_output_type_fails_the_step(runner: loopline.LocalRunner) -> Non
     def liar() -> int:
         return "three"  # type: ignore[return-value]
 
-    with pytest.raises(PipelineRunError, match=r"liar\(\) returned 'three' \(str\), but its return annotation says int"):
+    with pytest.raises(
+        PipelineRunError, match=r"liar\(\) returned 'three' \(str\), but its return annotation says int"
+    ):
         runner.run(liar())

@@ -123,7 +123,9 @@ def worker_pid() -> int:
     return os.getpid()
 
 
-def test_standalone_steps_run_in_worker_processes(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_standalone_steps_run_in_worker_processes(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     future = worker_pid()
     assert runner.run(future) != os.getpid()
     assert client.run(future.id).executor == "process"
@@ -153,7 +155,9 @@ def gather(a: int, b: int) -> list[int]:
     return [a, b]
 
 
-def test_output_and_logging_are_captured_per_run(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_output_and_logging_are_captured_per_run(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     first, second = chatty(1), chatty_worker(2)
     runner.run(gather(first, second))
     assert "printing 1" in client.logs(first.id) and "logging 1" in client.logs(first.id)
@@ -185,7 +189,9 @@ def test_resources_are_recorded(runner: loopline.LocalRunner, client: loopline.C
     assert client.run(future.id).resources.memory_bytes == 2**30
 
 
-def test_a_gpu_step_on_a_machine_without_gpu_fails_at_once(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_a_gpu_step_on_a_machine_without_gpu_fails_at_once(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     if loopline.engine.gpu.visible_gpu_ids():  # type: ignore[attr-defined]
         pytest.skip("this machine has a GPU")
     future = add(1, 2).set(resources=loopline.ResourceRequirements(gpus=1))
@@ -194,16 +200,22 @@ def test_a_gpu_step_on_a_machine_without_gpu_fails_at_once(runner: loopline.Loca
     assert client.run(future.id).state is RunState.FAILED
 
 
-def test_the_pipeline_run_records_git_user_and_launch(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_the_pipeline_run_records_git_user_and_launch(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     future = add(1, 2)
     runner.run(future)
     root = client.run(future.id)
-    assert root.user and root.launch is not None and root.launch.function == "tests.engine.test_local_runner:add"
+    assert (
+        root.user and root.launch is not None and root.launch.function == "tests.engine.test_local_runner:add"
+    )
     assert root.git is not None and root.git.commit and len(root.git.commit) == 40
     assert "return a + b" in root.source
 
 
-def test_runs_of_a_pipeline_are_named_and_tagged(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_runs_of_a_pipeline_are_named_and_tagged(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     runner.run(pipeline(1, 2, 3).set(name="nightly", tags=["prod"]))
     assert states(client, tags=["prod"]) == {"nightly": RunState.SUCCEEDED}
     assert client.runs(root_only=True)[0].function == "tests.engine.test_local_runner.pipeline"

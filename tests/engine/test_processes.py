@@ -24,7 +24,13 @@ def script(tmp_path: Path, name: str, body: str) -> Path:
 
 def start(path: Path, home: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "LOOPLINE_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(path), *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, str(path), *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def eventually(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +67,12 @@ def test_a_killed_runner_loses_nothing_finished_and_its_runs_are_orphaned(tmp_pa
     path = script(tmp_path, "crashy.py", CRASHY)
     process = start(path, home, "hang")
     client = loopline.Client(home)
-    eventually(lambda: len(client.runs(name="step", state="succeeded")) == 3 and client.runs(name="slow", state="running"))
+    eventually(
+        lambda: (
+            len(client.runs(name="step", state="succeeded")) == 3
+            and client.runs(name="slow", state="running")
+        )
+    )
     process.send_signal(signal.SIGKILL)
     process.wait()
 

@@ -44,9 +44,19 @@ def test_rerun_from_a_middle_step_reuses_upstream(home, client: loopline.Client)
     rerun = pipeline(6)
     assert loopline.LocalRunner(home=home, rerun_from=train_run.id, echo=False).run(rerun) == "total=6"
     assert CALLS == ["train", "report"]
-    reused = {r.name: r.cached_from for r in client.runs(root_id=rerun.id) if r.root_id == rerun.id} if False else None
+    reused = (
+        {r.name: r.cached_from for r in client.runs(root_id=rerun.id) if r.root_id == rerun.id}
+        if False
+        else None
+    )
     states = {r.name: r.state.value for r in client.runs(limit=100) if r.root_id == rerun.id}
-    assert states == {"pipeline": "succeeded", "load": "cached", "clean": "cached", "train": "succeeded", "report": "succeeded"}
+    assert states == {
+        "pipeline": "succeeded",
+        "load": "cached",
+        "clean": "cached",
+        "train": "succeeded",
+        "report": "succeeded",
+    }
     assert reused is None
 
 

@@ -45,7 +45,10 @@ def test_decorator_options_become_the_future_defaults() -> None:
 
 
 def test_a_wrong_argument_names_function_parameter_and_types() -> None:
-    with pytest.raises(ArgumentTypeError, match=r"add\(\) got a wrong value for parameter 'b': expected float, got 'x' \(str\)"):
+    with pytest.raises(
+        ArgumentTypeError,
+        match=r"add\(\) got a wrong value for parameter 'b': expected float, got 'x' \(str\)",
+    ):
         add(1, "x")
 
 
@@ -76,7 +79,9 @@ def test_a_future_of_a_compatible_type_is_accepted() -> None:
 
 
 def test_output_is_checked() -> None:
-    with pytest.raises(OutputTypeError, match=r"add\(\) returned 'x' \(str\), but its return annotation says float"):
+    with pytest.raises(
+        OutputTypeError, match=r"add\(\) returned 'x' \(str\), but its return annotation says float"
+    ):
         add.check_output("x")
 
 
@@ -130,7 +135,9 @@ def test_every_problem_is_listed_at_once() -> None:
 
 
 def test_methods_are_refused_with_a_suggestion() -> None:
-    with pytest.raises(FunctionDefinitionError, match="functions, not methods. Instead, consider defining it at module level"):
+    with pytest.raises(
+        FunctionDefinitionError, match="functions, not methods. Instead, consider defining it at module level"
+    ):
 
         class Model:
             @loopline.func
