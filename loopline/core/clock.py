@@ -22,7 +22,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -40,7 +40,7 @@ class ManualClock:
     become instant and deterministic in tests."""
 
     def __init__(self, start: dt.datetime | None = None) -> None:
-        self._start = start or dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+        self._start = start or dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
         self._elapsed = 0.0
         self._lock = threading.Lock()
 

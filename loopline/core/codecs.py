@@ -85,22 +85,22 @@ class NumpyCodec(Codec):
 
         if isinstance(value, np.generic):
             return Blob("pickle", {"type": qualified_name(type(value))}, [pickle.dumps(value, 5)])
-        if value.dtype.hasobject:
-            return PickleCodec().encode(value)
-        array = np.ascontiguousarray(value)
-        if array.dtype.byteorder == ">":
+        if value.dtype.hasobject or type(value) not in (np.ndarray, np.memmap):
+            return PickleCodec().encode(value)  # masked arrays, matrices: keep their class and mask
+        array = np.asarray(value, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
+        if array.dtype.byteorder == ">":  # stored little-endian, so equal arrays hash equal
             array = array.astype(array.dtype.newbyteorder("<"))
         meta = {"dtype": array.dtype.str, "shape": list(array.shape)}
         if array.dtype.fields is not None or array.dtype.subdtype is not None:
             meta["descr"] = np.lib.format.dtype_to_descr(array.dtype)
-        return Blob(self.name, meta, [memoryview(array.reshape(-1)).cast("B")] if array.size else [])
+        return Blob(self.name, meta, [_raw_bytes(array)] if array.size else [])
 
     def decode(self, meta: dict[str, JSON], reader: BlobReader, nbytes: int) -> Any:
         import numpy as np
 
         dtype = np.lib.format.descr_to_dtype(meta["descr"]) if "descr" in meta else np.dtype(meta["dtype"])
         array = np.empty(tuple(meta["shape"]), dtype=dtype)
-        view = memoryview(array.reshape(-1)).cast("B") if array.size else memoryview(b"")
+        view = _raw_bytes(array) if array.size else memoryview(b"")
         if view.nbytes != nbytes:
             raise SerializationError("array artifact size does not match its dtype and shape")
         offset = 0
@@ -113,6 +113,14 @@ class NumpyCodec(Codec):
 
     def summary(self, value: Any) -> dict[str, JSON]:
         return summaries.ndarray(value)
+
+
+def _raw_bytes(array: Any) -> memoryview:
+    """The memory of a C-contiguous array as bytes, without a copy. Viewing it as uint8 first
+    works for every dtype (the buffer protocol refuses datetime64 and timedelta64)."""
+    import numpy as np
+
+    return memoryview(array.reshape(-1).view(np.uint8))
 
 
 class _PickledLibraryCodec(Codec):
@@ -173,8 +181,13 @@ class TorchCodec(Codec):
         import torch
 
         kind = "tensor" if isinstance(value, torch.Tensor) else "module"
+        if kind == "tensor":
+            tensor = value.detach().cpu()
+            if isinstance(value, torch.nn.Parameter):  # detach() would make it a plain tensor
+                tensor = torch.nn.Parameter(tensor, requires_grad=value.requires_grad)
+            value = tensor
         buffer = io.BytesIO()
-        torch.save(value.detach().cpu() if kind == "tensor" else value, buffer)
+        torch.save(value, buffer)
         return Blob(self.name, {"kind": kind, "type": qualified_name(type(value))}, [buffer.getbuffer()])
 
     def decode(self, meta: dict[str, JSON], reader: BlobReader, nbytes: int) -> Any:
@@ -205,7 +218,15 @@ class ImageCodec(Codec):
 
 
 def install_builtin_codecs(registry: CodecRegistry = REGISTRY) -> None:
-    for codec in (BytesCodec(), PickleCodec(), SklearnCodec(), PandasCodec(), TorchCodec(), ImageCodec(), NumpyCodec()):
+    for codec in (
+        BytesCodec(),
+        PickleCodec(),
+        SklearnCodec(),
+        PandasCodec(),
+        TorchCodec(),
+        ImageCodec(),
+        NumpyCodec(),
+    ):
         registry.add(codec)
 
 

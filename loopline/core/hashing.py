@@ -23,9 +23,7 @@ def digest_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def cache_key(
-    code_version: str, input_ids: Mapping[str, str], namespace: str | None
-) -> str:
+def cache_key(code_version: str, input_ids: Mapping[str, str], namespace: str | None) -> str:
     """The key a cached result is stored under: code, inputs (by content) and namespace."""
     parts = [f"code={code_version}", f"namespace={namespace or ''}"]
     parts += [f"{name}={input_ids[name]}" for name in sorted(input_ids)]

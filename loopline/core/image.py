@@ -79,6 +79,8 @@ def to_uint8_pixels(array: Any) -> Any:
         raise SerializationError(
             f"an image array must be HxW, HxWx3 or HxWx4, not shape {tuple(pixels.shape)}"
         )
+    if pixels.size == 0:
+        raise SerializationError(f"an image needs at least one pixel, not shape {tuple(pixels.shape)}")
     if pixels.dtype == np.uint8:
         return np.ascontiguousarray(pixels)
     values = pixels.astype(np.float64)

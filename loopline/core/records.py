@@ -16,10 +16,10 @@ JSON = Any
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
-class RunState(str, enum.Enum):
+class RunState(str, enum.Enum):  # noqa: UP042 - StrEnum would change str(state) for callers
     """Where a run is in its life. See `loopline.engine.state` for the allowed moves."""
 
     CREATED = "created"  # known to the graph, inputs not all ready

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import hashlib
 import importlib
 import json
 import math
@@ -29,7 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import PurePath
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from loopline.errors import SerializationError
 
@@ -178,9 +179,10 @@ _BY_VALUE_MODULES = {"__main__", "__mp_main__"}
 
 
 def is_by_value_type(cls: type) -> bool:
-    """Types that other processes cannot import by name (defined in a script or notebook)."""
+    """Types that other processes cannot import by name (defined in a script, a notebook or
+    inside a function)."""
     module = cls.__module__
-    if module in _BY_VALUE_MODULES:
+    if module in _BY_VALUE_MODULES or "<locals>" in cls.__qualname__:
         return True
     try:
         import cloudpickle
@@ -215,31 +217,66 @@ class _Encoder:
         if codec is not None:
             return self.blob(_checked_blob(codec, value))
         if cls is set or cls is frozenset:
-            items = sorted((self.encode(item) for item in value), key=_canonical)
-            return {"$set" if cls is set else "$frozenset": items}
+            return {"$set" if cls is set else "$frozenset": self.encode_sorted(value)}
         if cls is bytes:
             return self.blob(Blob("bytes", {}, [value]))
-        if isinstance(value, enum.Enum) and not is_by_value_type(cls):
-            return {"$enum": qualified_name(cls), "name": value.name}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, enum.Enum):
+            # Flag combinations have no single name; those (and script-defined enums) are pickled.
+            if not is_by_value_type(cls) and cls.__members__.get(value.name or "") is value:
+                return {"$enum": qualified_name(cls), "name": value.name}
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             if not is_by_value_type(cls):
                 fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
                 return {"$dataclass": qualified_name(cls), "fields": fields}
-        elif isinstance(value, dt.datetime):
+        # Exact types only: a subclass (pandas.Timestamp is a datetime) is pickled, not truncated.
+        elif cls is dt.datetime:
             return {"$datetime": value.isoformat()}
-        elif isinstance(value, dt.date):
+        elif cls is dt.date:
             return {"$date": value.isoformat()}
-        elif isinstance(value, dt.time):
+        elif cls is dt.time:
             return {"$time": value.isoformat()}
-        elif isinstance(value, dt.timedelta):
+        elif cls is dt.timedelta:
             return {"$timedelta": [value.days, value.seconds, value.microseconds]}
-        elif isinstance(value, uuid.UUID):
+        elif cls is uuid.UUID:
             return {"$uuid": str(value)}
-        elif isinstance(value, Decimal):
+        elif cls is Decimal:
             return {"$decimal": str(value)}
         elif isinstance(value, PurePath):
             return {"$path": str(value), "class": qualified_name(cls)}
         return self.blob(_checked_blob(self.registry.get("pickle"), value))
+
+    def encode_sorted(self, items: Any) -> list[JSON]:
+        """Set items in a canonical order: sorted by their own encoding, blobs included, so the
+        bytes do not depend on iteration order (which varies with PYTHONHASHSEED)."""
+        encoded = []
+        for item in items:
+            sub = _Encoder(self.registry)
+            tree = sub.encode(item)
+            key = _canonical(tree) + "".join(_blob_digest(blob) for blob in sub.blobs)
+            encoded.append((key, tree, sub.blobs))
+        encoded.sort(key=lambda entry: entry[0])
+        out = []
+        for _, tree, blobs in encoded:
+            out.append(_shift_blob_refs(tree, len(self.blobs)) if blobs else tree)
+            self.blobs.extend(blobs)
+        return out
+
+
+def _blob_digest(blob: Blob) -> str:
+    hasher = hashlib.sha256(_canonical([blob.codec, blob.meta]).encode())
+    for buffer in blob.buffers:
+        hasher.update(buffer)
+    return hasher.hexdigest()
+
+
+def _shift_blob_refs(tree: JSON, offset: int) -> JSON:
+    if isinstance(tree, list):
+        return [_shift_blob_refs(item, offset) for item in tree]
+    if isinstance(tree, dict):
+        if "$blob" in tree:
+            return {"$blob": tree["$blob"] + offset}
+        return {key: _shift_blob_refs(item, offset) for key, item in tree.items()}
+    return tree
 
 
 def _checked_blob(codec: Codec, value: Any) -> Blob:
@@ -261,7 +298,13 @@ def _canonical(tree: JSON) -> str:
 def encode(value: Any, registry: CodecRegistry = REGISTRY) -> Encoded:
     """Turn `value` into artifact bytes; raises SerializationError for unsupported values."""
     encoder = _Encoder(registry)
-    tree = encoder.encode(value)
+    try:
+        tree = encoder.encode(value)
+    except RecursionError:
+        raise SerializationError(
+            f"cannot store this {type(value).__qualname__}: it contains itself (a cycle) or is "
+            "nested too deeply; return a value without cycles"
+        ) from None
     header = {
         "v": FORMAT_VERSION,
         "type": qualified_name(type(value)),
@@ -288,19 +331,21 @@ def read_header(stream: BinaryIO | BlobReader) -> dict[str, JSON]:
     raw = stream.read(length)
     if len(raw) != length:
         raise SerializationError("artifact header is truncated")
-    header: dict[str, JSON] = json.loads(raw)
-    if header.get("v") != FORMAT_VERSION:
-        raise SerializationError(f"unsupported artifact format version {header.get('v')!r}")
+    try:
+        header = json.loads(raw)
+    except ValueError as exc:
+        raise SerializationError(f"artifact header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("v") != FORMAT_VERSION:
+        version = header.get("v") if isinstance(header, dict) else None
+        raise SerializationError(f"unsupported artifact format version {version!r}")
     return header
 
 
 def decode(stream: BinaryIO | BlobReader, registry: CodecRegistry = REGISTRY) -> Any:
     """Read one value written by `encode` from `stream`."""
     header = read_header(stream)
-    blobs = [
-        registry.get(spec["codec"]).decode(spec["meta"], stream, spec["n"])
-        for spec in header["blobs"]
-    ]
+    reader = cast(BlobReader, stream)  # file objects have `readinto` too
+    blobs = [registry.get(spec["codec"]).decode(spec["meta"], reader, spec["n"]) for spec in header["blobs"]]
     return _decode_tree(header["tree"], blobs)
 
 
@@ -309,7 +354,7 @@ def _decode_tree(tree: JSON, blobs: list[Any]) -> Any:
         return [_decode_tree(item, blobs) for item in tree]
     if not isinstance(tree, dict):
         return tree
-    (tag, payload), *rest = tree.items()
+    tag, payload = next(iter(tree.items()))
     if tag == "$blob":
         return blobs[payload]
     if tag == "$float":

@@ -11,71 +11,120 @@ import base64
 import dataclasses
 import datetime as dt
 import enum
+import itertools
+import json
 import math
 from typing import Any
 
 from loopline.core.serialization import JSON, REGISTRY, CodecRegistry, qualified_name, short_repr
 
-MAX_ITEMS = 50
-MAX_TEXT = 10_000
+MAX_ITEMS = 50  # items shown per container
+MAX_NODES = 500  # summarized values in one summary, all containers together
+MAX_TEXT = 10_000  # characters of a top-level string
+MAX_NESTED_TEXT = 500  # characters of a string inside a container
+MAX_KEY = 80  # characters of a dict key
+MAX_CELL = 200  # characters of a table cell or array element
 MAX_TABLE_ROWS = 100
+MAX_TABLE_COLUMNS = 100
 MAX_VALUES = 2_500
 MAX_INLINE_IMAGE = 1_000_000
+MAX_NESTED_DETAIL = 2_000_000  # bytes of array values, rows and images inside containers
 FULL_STATS_LIMIT = 2_000_000
+_DETAIL_KEYS = ("values", "image", "rows", "index")
 
 
-def summarize(value: Any, registry: CodecRegistry = REGISTRY, depth: int = 0) -> dict[str, JSON]:
-    """A display summary of any value Loopline can store."""
-    try:
-        return _summarize(value, registry, depth)
-    except Exception as exc:  # noqa: BLE001 - a summary must never fail a run
-        return {"kind": "object", "type": qualified_name(type(value)), "error": str(exc)}
+def summarize(value: Any, registry: CodecRegistry = REGISTRY) -> dict[str, JSON]:
+    """A display summary of any value Loopline can store: JSON (no NaN), bounded in size."""
+    return _Summarizer(registry).summarize(value, 0)
 
 
-def _summarize(value: Any, registry: CodecRegistry, depth: int) -> dict[str, JSON]:
-    cls = type(value)
-    if value is None:
-        return {"kind": "none"}
-    if cls is bool:
-        return {"kind": "bool", "value": value}
-    if cls is int:
-        return {"kind": "int", "value": value if abs(value) < 2**53 else str(value)}
-    if cls is float:
-        return {"kind": "float", "value": json_number(value)}
-    if cls is str:
-        return {"kind": "str", "value": value[:MAX_TEXT], "length": len(value)}
-    if depth > 4:
+class _Summarizer:
+    """One summary: containers share a budget of nodes and of bulky details (values, images)."""
+
+    def __init__(self, registry: CodecRegistry) -> None:
+        self.registry = registry
+        self.nodes_left = MAX_NODES
+        self.detail_left = MAX_NESTED_DETAIL
+
+    def summarize(self, value: Any, depth: int) -> dict[str, JSON]:
+        self.nodes_left -= 1
+        try:
+            return self._summarize(value, depth)
+        except Exception as exc:  # noqa: BLE001 - a summary must never fail a run
+            return {"kind": "object", "type": qualified_name(type(value)), "error": short_repr(exc)}
+
+    def _items(self, items: Any, depth: int) -> list[Any]:
+        out: list[dict[str, JSON]] = []
+        for item in items:
+            if self.nodes_left <= 0 or len(out) >= MAX_ITEMS:
+                break
+            out.append(self.summarize(item, depth + 1))
+        return out
+
+    def _summarize(self, value: Any, depth: int) -> dict[str, JSON]:
+        cls = type(value)
+        if value is None:
+            return {"kind": "none"}
+        if cls is bool:
+            return {"kind": "bool", "value": value}
+        if cls is int:
+            return {"kind": "int", "value": value if abs(value) < 2**53 else str(value)}
+        if cls is float:
+            return {"kind": "float", "value": json_number(value)}
+        if cls is str:
+            return {
+                "kind": "str",
+                "value": value[: MAX_NESTED_TEXT if depth else MAX_TEXT],
+                "length": len(value),
+            }
+        if depth > 4:
+            return {"kind": "object", "type": qualified_name(cls), "repr": short_repr(value)}
+        if cls in (list, tuple, set, frozenset):
+            items = value if cls in (list, tuple) else _sorted_prefix(value)
+            return {"kind": cls.__name__, "length": len(value), "items": self._items(items, depth)}
+        if cls is dict:
+            pairs = list(itertools.islice(value.items(), MAX_ITEMS))
+            summaries = self._items((item for _, item in pairs), depth)
+            items = [[_key(key), summary] for (key, _), summary in zip(pairs, summaries)]
+            return {"kind": "dict", "length": len(value), "items": items}
+        codec = self.registry.for_value(value)
+        if codec is not None:
+            return self._bounded_detail(jsonable(codec.summary(value)), depth)
+        if cls is bytes:
+            return {"kind": "bytes", "length": len(value), "preview": value[:32].hex()}
+        if isinstance(value, enum.Enum):
+            return {
+                "kind": "enum",
+                "type": qualified_name(cls),
+                "name": str(value.name),
+                "value": short_repr(value.value),
+            }
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = dataclasses.fields(value)
+            summaries = self._items((getattr(value, f.name) for f in fields), depth)
+            return {
+                "kind": "dataclass",
+                "type": qualified_name(cls),
+                "fields": {f.name: summary for f, summary in zip(fields, summaries)},
+            }
+        if isinstance(value, (dt.datetime, dt.date, dt.time)):
+            return {"kind": "datetime", "value": value.isoformat()}
         return {"kind": "object", "type": qualified_name(cls), "repr": short_repr(value)}
-    if cls in (list, tuple, set, frozenset):
-        items = list(value)[:MAX_ITEMS] if cls in (list, tuple) else _sorted_prefix(value)
-        return {
-            "kind": cls.__name__,
-            "length": len(value),
-            "items": [summarize(item, registry, depth + 1) for item in items],
-        }
-    if cls is dict:
-        pairs = list(value.items())[:MAX_ITEMS]
-        return {
-            "kind": "dict",
-            "length": len(value),
-            "items": [[short_repr(k, 80) if not isinstance(k, str) else k, summarize(v, registry, depth + 1)] for k, v in pairs],
-        }
-    codec = registry.for_value(value)
-    if codec is not None:
-        return codec.summary(value)
-    if cls is bytes:
-        return {"kind": "bytes", "length": len(value), "preview": value[:32].hex()}
-    if isinstance(value, enum.Enum):
-        return {"kind": "enum", "type": qualified_name(cls), "name": value.name, "value": short_repr(value.value)}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            "kind": "dataclass",
-            "type": qualified_name(cls),
-            "fields": {f.name: summarize(getattr(value, f.name), registry, depth + 1) for f in dataclasses.fields(value)},
-        }
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return {"kind": "datetime", "value": value.isoformat()}
-    return {"kind": "object", "type": qualified_name(cls), "repr": short_repr(value)}
+
+    def _bounded_detail(self, summary: dict[str, JSON], depth: int) -> dict[str, JSON]:
+        """Inside a container, arrays, tables and images keep their values while the shared
+        budget lasts; after that, only their shape and statistics."""
+        if depth == 0 or not any(key in summary for key in _DETAIL_KEYS):
+            return summary
+        size = len(json.dumps(summary))
+        if size <= self.detail_left:
+            self.detail_left -= size
+            return summary
+        return {**{k: v for k, v in summary.items() if k not in _DETAIL_KEYS}, "truncated": True}
+
+
+def _key(key: Any) -> str:
+    return key[:MAX_KEY] if isinstance(key, str) else short_repr(key, MAX_KEY)
 
 
 def _sorted_prefix(items: Any) -> list[Any]:
@@ -96,8 +145,10 @@ def json_safe(value: Any) -> JSON:
     """Any scalar or nested list from numpy/pandas as plain JSON values."""
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return value[:MAX_CELL]
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -108,7 +159,18 @@ def json_safe(value: Any) -> JSON:
             return json_safe(item())
         except (ValueError, TypeError):
             pass
-    return short_repr(value, 80) if not _is_missing(value) else None
+    return short_repr(value, MAX_CELL) if not _is_missing(value) else None
+
+
+def jsonable(tree: Any) -> JSON:
+    """`tree` (a summary, perhaps from user code) with every leaf made plain JSON."""
+    if isinstance(tree, dict):
+        return {(k if isinstance(k, str) else short_repr(k, MAX_KEY)): jsonable(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [jsonable(item) for item in tree]
+    if isinstance(tree, str):
+        return tree
+    return json_safe(tree)
 
 
 def _is_missing(value: Any) -> bool:
@@ -159,7 +221,13 @@ def _image_like(value: Any) -> bool:
     shape = value.shape
     if len(shape) == 3 and shape[2] in (1, 3, 4):
         return 4 <= shape[0] <= 4096 and 4 <= shape[1] <= 4096
-    return len(shape) == 2 and 8 <= shape[0] <= 4096 and 8 <= shape[1] <= 4096 and shape[0] * shape[1] >= 64 and value.dtype.kind in "uf"
+    return (
+        len(shape) == 2
+        and 8 <= shape[0] <= 4096
+        and 8 <= shape[1] <= 4096
+        and shape[0] * shape[1] >= 64
+        and value.dtype.kind in "uf"
+    )
 
 
 def pandas(value: Any) -> dict[str, JSON]:
@@ -170,15 +238,15 @@ def pandas(value: Any) -> dict[str, JSON]:
         kind = "series"
     else:
         kind = "dataframe"
-    head = value.head(MAX_TABLE_ROWS)
+    head = value.iloc[:MAX_TABLE_ROWS, :MAX_TABLE_COLUMNS]
     return {
         "kind": kind,
         "shape": list(value.shape),
-        "columns": [str(c) for c in value.columns],
-        "dtypes": [str(t) for t in value.dtypes],
+        "columns": [_key(c) for c in head.columns],
+        "dtypes": [str(t) for t in head.dtypes],
         "index": [json_safe(i) for i in head.index.tolist()],
         "rows": [[json_safe(cell) for cell in row] for row in head.itertuples(index=False, name=None)],
-        "truncated": len(value) > MAX_TABLE_ROWS,
+        "truncated": head.shape != value.shape,
     }
 
 
@@ -188,15 +256,25 @@ def torch_value(value: Any) -> dict[str, JSON]:
     if isinstance(value, torch.Tensor):
         tensor = value.detach().cpu()
         summary = ndarray(tensor.numpy()) if tensor.dtype not in (torch.bfloat16,) else {}
-        summary.update(kind="tensor", shape=list(tensor.shape), dtype=str(tensor.dtype), device=str(value.device))
+        summary.update(
+            kind="tensor", shape=list(tensor.shape), dtype=str(tensor.dtype), device=str(value.device)
+        )
         return summary
     n_params = sum(p.numel() for p in value.parameters())
-    return {"kind": "torch_module", "type": qualified_name(type(value)), "parameters": int(n_params), "repr": short_repr(value, 4000)}
+    return {
+        "kind": "torch_module",
+        "type": qualified_name(type(value)),
+        "parameters": int(n_params),
+        "repr": short_repr(value, 4000),
+    }
 
 
 def estimator(value: Any) -> dict[str, JSON]:
     try:
-        params = {k: json_safe(v) if isinstance(v, (int, float, str, bool, type(None))) else short_repr(v, 120) for k, v in value.get_params(deep=False).items()}
+        params = {
+            k: json_safe(v) if isinstance(v, (int, float, str, bool, type(None))) else short_repr(v, 120)
+            for k, v in value.get_params(deep=False).items()
+        }
     except Exception:  # noqa: BLE001 - exotic estimators
         params = {}
     fitted = any(name.endswith("_") and not name.startswith("_") for name in vars(value))
@@ -204,7 +282,13 @@ def estimator(value: Any) -> dict[str, JSON]:
 
 
 def image(value: Any) -> dict[str, JSON]:
-    summary: dict[str, JSON] = {"kind": "image", "mime": value.mime, "width": value.width, "height": value.height, "size": len(value.data)}
+    summary: dict[str, JSON] = {
+        "kind": "image",
+        "mime": value.mime,
+        "width": value.width,
+        "height": value.height,
+        "size": len(value.data),
+    }
     if len(value.data) <= MAX_INLINE_IMAGE:
         summary["image"] = f"data:{value.mime};base64," + base64.b64encode(value.data).decode()
     return summary

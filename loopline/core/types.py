@@ -14,7 +14,7 @@ import numbers
 import types
 import typing
 from collections import abc
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, cast, get_args, get_origin
 
 
 class Deferred:
@@ -67,7 +67,7 @@ def type_name(annotation: Any) -> str:
         origin, getattr(origin, "__qualname__", repr(origin))
     )
     if not args:
-        return base
+        return f"{base}[()]" if annotation in _EMPTY_TUPLE else base
     inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
     return f"{base}[{inner}]"
 
@@ -109,8 +109,8 @@ def check_value(value: Any, annotation: Any, path: str = "") -> Any:
         if any(value == option and type(value) is type(option) for option in get_args(annotation)):
             return value
         raise TypeMismatch(path, annotation, value)
-    if origin in (list, abc.Sequence, abc.MutableSequence, abc.Iterable, abc.Collection):
-        return _check_list(value, annotation, path)
+    if origin in _SEQUENCE_TYPES:
+        return _check_sequence(value, annotation, path, _SEQUENCE_TYPES[origin])
     if origin is tuple:
         return _check_tuple(value, annotation, path)
     if origin in (dict, abc.Mapping, abc.MutableMapping):
@@ -175,27 +175,40 @@ def _check_union(value: Any, annotation: Any, path: str) -> Any:
     raise TypeMismatch(path, annotation, value)
 
 
-def _check_list(value: Any, annotation: Any, path: str) -> Any:
-    if not isinstance(value, list):
+# The concrete containers each abstract item-type annotation accepts. Only containers that can
+# be iterated twice are accepted (a str is not taken for a Sequence[str]: that is nearly always
+# a mistake).
+_SEQUENCE_TYPES: dict[Any, tuple[type, ...]] = {
+    list: (list,),
+    abc.MutableSequence: (list,),
+    abc.Sequence: (list, tuple),
+    abc.Collection: (list, tuple, set, frozenset),
+    abc.Iterable: (list, tuple, set, frozenset),
+}
+
+
+def _check_sequence(value: Any, annotation: Any, path: str, accepted: tuple[type, ...]) -> Any:
+    if not isinstance(value, accepted):
         raise TypeMismatch(path, annotation, value)
+    if isinstance(value, (set, frozenset)):
+        return _check_set(value, annotation, path)
     (item_type,) = get_args(annotation) or (Any,)
     if item_type is Any:
         return value
-    checked = [check_value(item, item_type, f"{path}[{i}]") for i, item in enumerate(value)]
-    return value if _same_items(checked, value) else checked
+    items: list[Any] | tuple[Any, ...] = cast("list[Any] | tuple[Any, ...]", value)
+    checked = [check_value(item, item_type, f"{path}[{i}]") for i, item in enumerate(items)]
+    return value if _same_items(checked, items) else type(items)(checked)
 
 
 def _check_tuple(value: Any, annotation: Any, path: str) -> Any:
     if not isinstance(value, tuple):
         raise TypeMismatch(path, annotation, value)
     args = get_args(annotation)
-    if not args:
+    if not args and annotation not in _EMPTY_TUPLE:  # a bare Tuple: any tuple
         return value
     if len(args) == 2 and args[1] is Ellipsis:
         item_types = [args[0]] * len(value)
     else:
-        if args == ((),):  # Tuple[()]
-            args = ()
         if len(args) != len(value):
             raise TypeMismatch(path, annotation, value, f"{len(value)} items, not {len(args)}")
         item_types = list(args)
@@ -204,6 +217,9 @@ def _check_tuple(value: Any, annotation: Any, path: str) -> Any:
         for i, (item, item_type) in enumerate(zip(value, item_types))
     )
     return value if _same_items(checked, value) else checked
+
+
+_EMPTY_TUPLE = (tuple[()], typing.Tuple[()])  # noqa: UP006 - both spellings: their args are (), as for a bare Tuple
 
 
 def _check_dict(value: Any, annotation: Any, path: str) -> Any:
@@ -235,7 +251,6 @@ def _check_set(value: Any, annotation: Any, path: str) -> Any:
 
 def _same_items(new: Any, old: Any) -> bool:
     return all(a is b for a, b in zip(new, old))
-
 
 
 def _check_declared(declared: Any, expected: Any, path: str, value: Any) -> None:
