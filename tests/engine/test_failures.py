@@ -162,3 +162,50 @@ def test_a_wrong_output_type_fails_the_step(runner: loopline.LocalRunner) -> Non
         PipelineRunError, match=r"liar\(\) returned 'three' \(str\), but its return annotation says int"
     ):
         runner.run(liar())
+
+
+@loopline.func(standalone=True, retry=loopline.RetrySettings(exceptions=(Flaky,), retries=1))
+def dies_once(marker: str) -> int:
+    import os
+    import pathlib
+    import signal
+
+    path = pathlib.Path(marker)
+    if not path.exists():
+        path.write_text("died")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 42
+
+
+def test_a_killed_worker_is_retried_by_the_steps_retry_settings(home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    future = dies_once(str(tmp_path / "marker"))
+    assert manual_runner(home).run(future) == 42
+    assert loopline.Client(home).run(future.id).attempts == 2
+
+
+def test_a_killed_worker_without_retries_fails_clearly(runner: loopline.LocalRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PipelineRunError, match=r"WorkerCrashedError: the worker process \(pid \d+\) running dies_once\(\) died"):
+        runner.run(dies_once(str(tmp_path / "marker")).set(retry=loopline.RetrySettings(retries=0)))
+
+
+def test_max_parallelism_limits_concurrent_steps(home) -> None:  # type: ignore[no-untyped-def]
+    active: list[int] = []
+    peak: list[int] = []
+    lock = threading.Lock()
+
+    @loopline.func
+    def tracked(i: int) -> int:
+        with lock:
+            active.append(i)
+            peak.append(len(active))
+        time.sleep(0.01)
+        with lock:
+            active.remove(i)
+        return i
+
+    @loopline.func
+    def many() -> list[int]:
+        return [tracked(i) for i in range(12)]  # type: ignore[misc]
+
+    loopline.LocalRunner(home=home, max_parallelism=2, echo=False).run(many())
+    assert max(peak) <= 2

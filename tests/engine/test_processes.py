@@ -160,3 +160,40 @@ def test_funcs_defined_in_a_script_run_in_worker_processes(tmp_path: Path, home:
     path = script(tmp_path, "main_funcs.py", MAIN_FUNCS)
     out, _ = start(path, home).communicate(timeout=120)
     assert out.strip().endswith("ok True"), out
+
+
+INTERRUPTIBLE = """
+    import pathlib, sys, time
+    import loopline
+
+    @loopline.func(standalone=True)
+    def sleeper(marker: str) -> int:
+        pathlib.Path(marker).write_text(str(__import__("os").getpid()))
+        time.sleep(3600)
+        return 0
+
+    if __name__ == "__main__":
+        loopline.LocalRunner(echo=False).run(sleeper(sys.argv[1]))
+"""
+
+
+def test_ctrl_c_stops_the_pipeline_and_kills_its_workers(tmp_path: Path, home: Path) -> None:
+    path = script(tmp_path, "interruptible.py", INTERRUPTIBLE)
+    marker = tmp_path / "worker.pid"
+    process = start(path, home, str(marker))
+    eventually(marker.exists)
+    worker_pid = int(marker.read_text())
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode != 0 and "KeyboardInterrupt" in out
+    eventually(lambda: not _alive(worker_pid))
+    assert loopline.Client(home).runs(name="sleeper")[0].state is RunState.CANCELLED
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a killed child may linger as a zombie
+        return stat.read().split()[2] != "Z"
