@@ -19,7 +19,7 @@ def test_digits_trains_an_accurate_model_and_caches_on_the_second_run(runner: lo
     assert first.confusion.shape == (10, 10) and all(isinstance(i, loopline.Image) for i in first.hardest)
     runner.run(pipeline(TrainConfig(C=10.0)))
     assert {r.name for r in client.runs(state="cached")} == {"load_data", "split", "train"}
-    assert [m.name for m in client.metrics(client.runs(name="evaluate")[0].id)][0] == "accuracy"
+    assert client.metrics(client.runs(name="evaluate")[0].id)[0].name == "accuracy"
 
 
 def test_the_demo_runs_end_to_end(home: Path) -> None:
