@@ -1,0 +1,109 @@
+"""`create_app`: the FastAPI application for one pair of stores (no module-level app object)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from loopline._version import __version__
+from loopline.errors import (
+    ArtifactCorruptedError,
+    ArtifactNotFoundError,
+    LooplineError,
+    RunNotFoundError,
+)
+from loopline.server.config import ServerConfig
+from loopline.server.live import ChangeFeed
+from loopline.server.routes import actions, artifacts, events, logs, pages, pipelines, runs
+from loopline.server.security import GuardMiddleware
+from loopline.server.state import ServerState
+from loopline.storage.base import ArtifactStore, MetadataStore
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    metadata: MetadataStore, artifacts_store: ArtifactStore, config: ServerConfig | None = None
+) -> FastAPI:
+    """The API and dashboard over these stores. Live updates start with the app's lifespan."""
+    config = config or ServerConfig()
+    feed = ChangeFeed(metadata, config.poll_s)
+    state = ServerState(metadata, artifacts_store, config, feed)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        poller = asyncio.create_task(feed.run())
+        try:
+            yield
+        finally:
+            feed.stop()
+            await poller
+
+    app = FastAPI(
+        title="Loopline",
+        version=__version__,
+        description="Runs, artifacts, logs and metrics of Loopline pipelines.",
+        lifespan=lifespan,
+        docs_url=None,  # the default docs page loads Swagger UI from a CDN; /api works offline
+        redoc_url=None,
+    )
+    app.state.loopline = state
+    app.add_middleware(GuardMiddleware, config=config)
+    for router in (
+        runs.router,
+        logs.router,
+        actions.router,
+        artifacts.router,
+        pipelines.router,
+        events.router,
+        pages.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _add_error_handlers(app)
+    return app
+
+
+def _error(request: Request, status: int, detail: str) -> Response:
+    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"detail": detail}, status_code=status)
+    page = pages.TEMPLATES.get_template("error.html").render(status=status, detail=detail, token="")
+    return HTMLResponse(page, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _error(request, 404, str(exc))
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        return _error(request, 400, str(exc))
+
+    async def corrupted(request: Request, exc: Exception) -> Response:
+        return _error(request, 409, str(exc))
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        )
+        return _error(request, 422, problems or "invalid request")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _error(request, exc.status_code, str(exc.detail))
+
+    app.add_exception_handler(RunNotFoundError, not_found)
+    app.add_exception_handler(ArtifactNotFoundError, not_found)
+    app.add_exception_handler(ArtifactCorruptedError, corrupted)
+    app.add_exception_handler(LooplineError, bad_request)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,96 @@
+"""Live updates: one poller watches the store for changed runs and fans them out to listeners.
+
+The poller asks `changed_runs(since)` a few times a second, with an overlap so that a write
+committed late with an earlier timestamp is not missed, and drops what it already announced.
+Each listener (one open page's event stream) gets a bounded queue and a filter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from loopline.core.records import RunRecord, utcnow
+from loopline.storage.base import MetadataStore
+
+logger = logging.getLogger(__name__)
+
+OVERLAP = dt.timedelta(seconds=2)
+BATCH = 5000
+QUEUE_SIZE = 20_000
+
+
+@dataclasses.dataclass(eq=False)
+class Listener:
+    wants: Callable[[RunRecord], bool]
+    queue: asyncio.Queue[RunRecord | None]
+    overflowed: bool = False
+
+
+class ChangeFeed:
+    def __init__(self, metadata: MetadataStore, poll_s: float) -> None:
+        self.metadata = metadata
+        self.poll_s = poll_s
+        self.versions: dict[str, dt.datetime] = {}  # root id -> when a run of it last changed
+        self._since = utcnow() - OVERLAP
+        self._announced: dict[str, dt.datetime] = {}  # run id -> updated_at already sent
+        self._listeners: set[Listener] = set()
+        self._stopped = asyncio.Event()
+
+    def poll(self) -> list[RunRecord]:
+        """New changes since the last poll (blocking: call from a worker thread)."""
+        changed = self.metadata.changed_runs(self._since, limit=BATCH)
+        fresh = [r for r in changed if r.updated_at is not None and self._announced.get(r.id) != r.updated_at]
+        if changed:
+            newest = max(r.updated_at for r in changed if r.updated_at is not None)
+            self._since = newest if len(changed) == BATCH else max(self._since, newest - OVERLAP)
+        for run in fresh:
+            assert run.updated_at is not None
+            self._announced[run.id] = run.updated_at
+            self.versions[run.root_id] = max(self.versions.get(run.root_id, run.updated_at), run.updated_at)
+        horizon = self._since - OVERLAP
+        if len(self._announced) > 100_000:
+            self._announced = {k: v for k, v in self._announced.items() if v >= horizon}
+        return fresh
+
+    def publish(self, runs: list[RunRecord]) -> None:
+        for listener in list(self._listeners):
+            for run in runs:
+                if listener.overflowed or not listener.wants(run):
+                    continue
+                try:
+                    listener.queue.put_nowait(run)
+                except asyncio.QueueFull:
+                    listener.overflowed = True  # its page reloads its data instead
+
+    async def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.publish(await asyncio.to_thread(self.poll))
+            except Exception:
+                logger.warning("could not poll the store for changes; retrying", exc_info=True)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self.poll_s)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for listener in self._listeners:
+            with contextlib.suppress(asyncio.QueueFull):
+                listener.queue.put_nowait(None)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    @contextlib.asynccontextmanager
+    async def listen(self, wants: Callable[[RunRecord], bool]) -> AsyncIterator[Listener]:
+        listener = Listener(wants, asyncio.Queue(QUEUE_SIZE))
+        self._listeners.add(listener)
+        try:
+            yield listener
+        finally:
+            self._listeners.discard(listener)

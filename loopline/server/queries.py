@@ -1,0 +1,106 @@
+"""The store calls behind the routes: filters from query parameters, trees, stats, artifacts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from loopline.core.records import RunFilter, RunRecord, RunState
+from loopline.errors import UsageError
+from loopline.storage.base import MetadataStore, PipelineStats
+
+MAX_LIMIT = 1000
+
+
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """Times without a zone are taken as UTC (the store's zone)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def run_filter(
+    *,
+    states: Sequence[RunState] = (),
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    pipeline: str | None = None,
+    search: str | None = None,
+    root_only: bool = False,
+    root_id: str | None = None,
+    parent_id: str | None = None,
+    created_after: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+) -> RunFilter:
+    return RunFilter(
+        states=list(states) or None,
+        name=name or None,
+        function=pipeline or None,
+        tags=tuple(t for t in tags if t),
+        root_only=root_only,
+        root_id=root_id or None,
+        parent_id=parent_id or None,
+        created_after=as_utc(created_after),
+        created_before=as_utc(created_before),
+        search=search.strip() or None if search else None,
+    )
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+def tree_order(runs: Sequence[RunRecord], root_id: str) -> list[RunRecord]:
+    """The runs of a pipeline depth-first from its root, children in creation order."""
+    children: dict[str | None, list[RunRecord]] = {}
+    for run in sorted(runs, key=lambda r: (r.created_at, r.id)):
+        children.setdefault(run.parent_id, []).append(run)
+    root = next((r for r in runs if r.id == root_id), None)
+    if root is None:
+        return []
+    ordered, stack = [], [root]
+    while stack:
+        run = stack.pop()
+        ordered.append(run)
+        stack.extend(reversed(children.get(run.id, [])))
+    return ordered
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineRow:
+    stats: PipelineStats
+
+    @property
+    def last(self) -> RunRecord:
+        return self.stats.recent[0]
+
+    @property
+    def runs(self) -> int:
+        return sum(self.stats.counts.values())
+
+    def count(self, *states: RunState) -> int:
+        return sum(self.stats.counts.get(s.value, 0) for s in states)
+
+    @property
+    def succeeded(self) -> int:
+        return self.count(RunState.SUCCEEDED, RunState.CACHED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(RunState.FAILED, RunState.ORPHANED, RunState.ABANDONED)
+
+    @property
+    def running(self) -> int:
+        return self.runs - self.count(*(s for s in RunState if s.is_terminal))
+
+    @property
+    def success_rate(self) -> float | None:
+        finished = self.count(*(s for s in RunState if s.is_terminal)) - self.count(RunState.CANCELLED)
+        return self.succeeded / finished if finished else None
+
+
+def pipelines(metadata: MetadataStore, recent: int = 30) -> list[PipelineRow]:
+    return [PipelineRow(s) for s in metadata.pipeline_stats(recent=recent) if s.recent]

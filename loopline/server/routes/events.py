@@ -1,0 +1,67 @@
+"""`/api/v1/events`: run changes as server-sent events, for live pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from loopline.core.records import RunRecord
+from loopline.server import sse
+from loopline.server.schemas import RunOut
+from loopline.server.state import ServerState, server_state
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+State = Annotated[ServerState, Depends(server_state)]
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "`run` events (a RunOut each); `resync` when too many to send",
+        }
+    },
+    summary="Run changes as they happen (server-sent events)",
+)
+async def events(
+    request: Request,
+    state: State,
+    root_id: Annotated[str | None, Query(max_length=64, description="only runs of this pipeline run")] = None,
+    roots: Annotated[bool, Query(description="only pipeline (root) runs")] = False,
+) -> StreamingResponse:
+    def wants(run: RunRecord) -> bool:
+        return (root_id is None or run.root_id == root_id) and (not roots or run.parent_id is None)
+
+    return sse.stream(_changes(request, state, wants))
+
+
+async def _changes(request: Request, state: ServerState, wants: object) -> AsyncIterator[str]:
+    async with state.feed.listen(wants) as listener:  # type: ignore[arg-type]
+        yield sse.comment("listening")
+        while not state.feed.stopped:
+            if listener.overflowed:
+                listener.overflowed = False
+                while not listener.queue.empty():
+                    listener.queue.get_nowait()
+                yield sse.event("resync", {})
+            run = None
+            with contextlib.suppress(asyncio.TimeoutError):
+                run = await asyncio.wait_for(listener.queue.get(), sse.HEARTBEAT_S)
+            if await request.is_disconnected():
+                return
+            if run is None:
+                yield sse.comment("heartbeat")
+                continue
+            batch = [run]
+            while not listener.queue.empty() and len(batch) < 500:
+                item = listener.queue.get_nowait()
+                if item is not None:
+                    batch.append(item)
+            yield sse.event("runs", [RunOut.of(r).model_dump(mode="json") for r in batch])

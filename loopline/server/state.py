@@ -1,0 +1,61 @@
+"""`ServerState`: what every route needs (stores, config, live feed, caches), held by the app."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import threading
+from typing import cast
+
+from fastapi import Request
+
+from loopline.core.records import RunFilter, RunRecord
+from loopline.engine.relaunch import Relaunch
+from loopline.server.config import ServerConfig
+from loopline.server.live import ChangeFeed
+from loopline.storage.base import ArtifactStore, MetadataStore
+
+PIPELINE_CACHE = 6
+
+
+@dataclasses.dataclass(eq=False)
+class ServerState:
+    metadata: MetadataStore
+    artifacts: ArtifactStore
+    config: ServerConfig
+    feed: ChangeFeed
+    relaunches: list[Relaunch] = dataclasses.field(default_factory=list)
+    _pipelines: collections.OrderedDict[str, tuple[dt.datetime | None, list[RunRecord]]] = dataclasses.field(
+        default_factory=collections.OrderedDict
+    )
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def pipeline_runs(self, root_id: str) -> list[RunRecord]:
+        """Every run of one pipeline, cached until the live feed sees one of them change."""
+        version = self.feed.versions.get(root_id)
+        with self._lock:
+            cached = self._pipelines.get(root_id)
+            if cached is not None and cached[0] == version and not _unfinished(cached[1], version):
+                self._pipelines.move_to_end(root_id)
+                return cached[1]
+        runs = self.metadata.list_runs(RunFilter(root_id=root_id), limit=10_000_000).runs
+        with self._lock:
+            self._pipelines[root_id] = (version, runs)
+            while len(self._pipelines) > PIPELINE_CACHE:
+                self._pipelines.popitem(last=False)
+        return runs
+
+    def reap(self) -> None:
+        """Forget finished rerun workers (so none stays a zombie)."""
+        self.relaunches = [r for r in self.relaunches if r.process.poll() is None]
+
+
+def _unfinished(runs: list[RunRecord], version: dt.datetime | None) -> bool:
+    # Without a version the feed has not seen this pipeline change since the server started: only
+    # trust the cache if the pipeline had ended by then.
+    return version is None and any(not r.state.is_terminal for r in runs)
+
+
+def server_state(request: Request) -> ServerState:
+    return cast(ServerState, request.app.state.loopline)

@@ -1,0 +1,521 @@
+// Loopline dashboard: live updates (server-sent events) and interaction. No dependencies.
+(() => {
+  "use strict";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const token = ($("meta[name=loopline-token]") || {}).content || "";
+  const TERMINAL = new Set(["succeeded", "cached", "failed", "cancelled", "abandoned", "orphaned"]);
+
+  async function api(method, url, body) {
+    const response = await fetch(url, {
+      method,
+      headers: { "Content-Type": "application/json", "X-Loopline-Token": token },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.detail || `${response.status} ${response.statusText}`);
+    return data;
+  }
+
+  async function html(url) {
+    const response = await fetch(url, { headers: { Accept: "text/html" } });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    return response;
+  }
+
+  let toastTimer;
+  function toast(message, bad = false) {
+    const el = $("#toast");
+    el.textContent = message;
+    el.className = "show" + (bad ? " bad" : "");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (el.className = ""), bad ? 6000 : 2200);
+  }
+
+  function live(on) {
+    const el = $("#live");
+    if (el) el.classList.toggle("on", on);
+  }
+
+  function listen(url, handlers) {
+    const source = new EventSource(url);
+    source.onopen = () => live(true);
+    source.onerror = () => live(false);
+    for (const [name, handler] of Object.entries(handlers)) {
+      source.addEventListener(name, (event) => handler(JSON.parse(event.data || "null")));
+    }
+    return source;
+  }
+
+  function formatDuration(seconds) {
+    if (seconds == null) return "";
+    if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+    if (seconds < 60) return `${seconds.toFixed(1)} s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(Math.floor(seconds % 60)).padStart(2, "0")}s`;
+    return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}m`;
+  }
+
+  function setBadge(el, state) {
+    if (!el) return;
+    el.className = `badge s-${state}`;
+    el.dataset.state = state;
+    el.textContent = state;
+  }
+
+  // Works for HTML and SVG elements alike (SVG's className is not a string).
+  function replaceState(el, state) {
+    el.setAttribute("class", (el.getAttribute("class") || "").replace(/\bs-[a-z]+/, `s-${state}`));
+  }
+
+  // -- everywhere: copy buttons, sortable tables -------------------------------------------------
+
+  document.addEventListener("click", async (event) => {
+    const copy = event.target.closest("[data-copy]");
+    if (copy) {
+      event.preventDefault();
+      const text = copy.dataset.copy;
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        const area = Object.assign(document.createElement("textarea"), { value: text });
+        document.body.append(area);
+        area.select();
+        document.execCommand("copy");
+        area.remove();
+      }
+      toast(`copied ${text}`);
+      return;
+    }
+    const sort = event.target.closest("button.sort");
+    if (sort) sortTable(sort);
+  });
+
+  function sortTable(button) {
+    const table = button.closest("table");
+    const col = Number(button.dataset.col);
+    const dir = button.dataset.dir === "asc" ? "desc" : "asc";
+    $$("button.sort", table).forEach((b) => delete b.dataset.dir);
+    button.dataset.dir = dir;
+    const body = table.tBodies[0];
+    const rows = Array.from(body.rows);
+    const key = (row) => row.cells[col]?.dataset.v ?? "";
+    const numeric = rows.every((r) => key(r) === "" || !Number.isNaN(Number(key(r))));
+    rows.sort((a, b) => {
+      const x = key(a), y = key(b);
+      if (x === "" || y === "") return x === y ? 0 : x === "" ? 1 : -1; // missing values last
+      const order = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
+      return dir === "asc" ? order : -order;
+    });
+    body.append(...rows);
+  }
+
+  // -- the runs page -----------------------------------------------------------------------------
+
+  function runsPage(table) {
+    const body = $("#runs-body");
+    let refreshTimer = null;
+    const refresh = () => {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(async () => {
+        const response = await html("/fragments/runs" + location.search);
+        body.innerHTML = await response.text();
+      }, 250);
+    };
+    body.addEventListener("click", async (event) => {
+      const button = event.target.closest("button.expand");
+      if (!button) return;
+      const row = button.closest("tr");
+      const id = button.dataset.expand;
+      if (button.getAttribute("aria-expanded") === "true") {
+        removeDescendants(id);
+        button.setAttribute("aria-expanded", "false");
+        return;
+      }
+      const depth = Number(row.dataset.depth || 0) + 1;
+      const response = await html(`/fragments/children/${id}?depth=${depth}`);
+      const text = await response.text();
+      const holder = document.createElement("tbody");
+      holder.innerHTML = text;
+      if (!holder.rows.length) {
+        button.remove();
+        toast("no nested runs");
+        return;
+      }
+      row.after(...Array.from(holder.rows));
+      button.setAttribute("aria-expanded", "true");
+    });
+    function removeDescendants(id) {
+      for (const child of $$(`tr[data-parent="${id}"]`, body)) {
+        removeDescendants(child.dataset.runId);
+        child.remove();
+      }
+    }
+    const nested = table.dataset.nested === "1";
+    listen(`/api/v1/events${nested ? "" : "?roots=true"}`, {
+      runs: (runs) => {
+        for (const run of runs) {
+          const row = $(`tr[data-run-id="${run.id}"]`, body);
+          if (row) {
+            const badge = $(".badge", row);
+            if (badge && badge.dataset.state !== run.state) {
+              setBadge(badge, run.state);
+              row.classList.remove("flash");
+              void row.offsetWidth;
+              row.classList.add("flash");
+            }
+            const dur = $(".dur", row);
+            if (dur) {
+              dur.dataset.started = run.started_at || "";
+              dur.dataset.ended = run.ended_at || "";
+              dur.textContent = formatDuration(run.duration_s);
+            }
+          } else if (table.dataset.live === "1" && (nested || !run.parent_id)) {
+            refresh();
+          }
+        }
+      },
+      resync: refresh,
+    });
+    setInterval(() => {
+      for (const cell of $$("td.dur", body)) {
+        if (cell.dataset.started && !cell.dataset.ended) {
+          cell.textContent = formatDuration((Date.now() - Date.parse(cell.dataset.started)) / 1000);
+        }
+      }
+    }, 1000);
+  }
+
+  // -- the run page ------------------------------------------------------------------------------
+
+  function runPage(bar) {
+    const rootId = bar.dataset.rootId;
+    const graph = $("#graph");
+    const panel = $("#panel");
+    const tree = $("#tree");
+    const opened = new Set(graph.dataset.open ? graph.dataset.open.split(",") : []);
+    const closed = new Set(graph.dataset.closed ? graph.dataset.closed.split(",") : []);
+    let selected = bar.dataset.selected;
+    let tab = new URLSearchParams(location.search).get("tab") || "overview";
+    let logSource = null;
+    let scale = 1;
+
+    function graphQuery() {
+      const params = new URLSearchParams();
+      if (opened.size) params.set("open", [...opened].join(","));
+      if (closed.size) params.set("closed", [...closed].join(","));
+      return params;
+    }
+
+    function pageUrl(runId) {
+      const params = graphQuery();
+      if (tab !== "overview") params.set("tab", tab);
+      const query = params.toString();
+      return `/runs/${runId}${query ? "?" + query : ""}`;
+    }
+
+    function markSelected() {
+      $$(".selected", graph).forEach((el) => el.classList.remove("selected"));
+      $$(".titem.selected", tree).forEach((el) => el.classList.remove("selected"));
+      const node = $(`.node[data-run-id="${selected}"]`, graph) || $(`.group[data-run-id="${selected}"]`, graph);
+      if (node) node.classList.add("selected");
+      const item = $(`.titem[data-run-id="${selected}"]`, tree);
+      if (item) item.classList.add("selected");
+    }
+
+    async function select(runId, push = true) {
+      try {
+        const response = await html(`/fragments/panel/${runId}?tab=${tab}`);
+        panel.innerHTML = await response.text();
+      } catch (error) {
+        toast(`cannot open run ${runId}: ${error.message}`, true);
+        return;
+      }
+      selected = runId;
+      bar.dataset.selected = runId;
+      if (push) history.pushState({ runId }, "", pageUrl(runId));
+      markSelected();
+      startLogs();
+    }
+
+    async function openFanout(parentId, fn) {
+      const response = await html(`/fragments/fanout?parent_id=${encodeURIComponent(parentId)}&function=${encodeURIComponent(fn)}`);
+      panel.innerHTML = await response.text();
+      if (logSource) logSource.close();
+    }
+
+    let graphBusy = null;
+    async function reloadGraph() {
+      if (graphBusy) return graphBusy;
+      graphBusy = (async () => {
+        const params = graphQuery();
+        params.set("selected", selected);
+        const response = await html(`/fragments/graph/${rootId}?${params}`);
+        graph.innerHTML = await response.text();
+        const caption = response.headers.get("X-Graph-Caption");
+        if (caption) $("#graph-caption").textContent = caption.replace(/\?/g, "×");
+        applyScale();
+        markSelected();
+      })().finally(() => (graphBusy = null));
+      return graphBusy;
+    }
+
+    async function reloadTree() {
+      const response = await html(`/fragments/tree/${rootId}?selected=${selected}`);
+      tree.innerHTML = await response.text();
+    }
+
+    // graph: click or Enter on a node opens it; toggles open and close groups
+    function activate(target) {
+      const toggle = target.closest("[data-toggle]");
+      if (toggle) {
+        const id = toggle.dataset.toggle;
+        if (toggle.dataset.open === "1") {
+          opened.delete(id);
+          closed.add(id);
+        } else {
+          closed.delete(id);
+          opened.add(id);
+        }
+        history.replaceState(history.state, "", pageUrl(selected));
+        reloadGraph();
+        return true;
+      }
+      const node = target.closest(".node");
+      if (!node) return false;
+      if (node.dataset.fanout !== undefined && node.classList.contains("fanout")) {
+        openFanout(node.dataset.fanout, node.dataset.function);
+      } else {
+        select(node.dataset.runId);
+      }
+      return true;
+    }
+    graph.addEventListener("click", (event) => activate(event.target));
+    graph.addEventListener("keydown", (event) => {
+      if ((event.key === "Enter" || event.key === " ") && activate(event.target)) event.preventDefault();
+    });
+
+    // zoom and pan
+    function svg() { return $("svg.graph", graph); }
+    function applyScale() {
+      const el = svg();
+      if (!el) return;
+      const [, , w, h] = el.getAttribute("viewBox").split(" ").map(Number);
+      el.setAttribute("width", String(Math.round(w * scale)));
+      el.setAttribute("height", String(Math.round(h * scale)));
+    }
+    function fit() {
+      const el = svg();
+      if (!el) return;
+      const [, , w] = el.getAttribute("viewBox").split(" ").map(Number);
+      scale = Math.max(0.3, Math.min(1, (graph.clientWidth - 8) / w));
+      applyScale();
+    }
+    $$("[data-zoom]").forEach((b) => b.addEventListener("click", () => {
+      const how = b.dataset.zoom;
+      if (how === "fit") fit();
+      else { scale = Math.max(0.1, Math.min(3, scale * (how === "in" ? 1.25 : 0.8))); applyScale(); }
+    }));
+    let drag = null;
+    graph.addEventListener("mousedown", (e) => {
+      if (e.target.closest(".node, [data-toggle]")) return;
+      drag = { x: e.clientX, y: e.clientY, left: graph.scrollLeft, top: graph.scrollTop };
+    });
+    window.addEventListener("mousemove", (e) => {
+      if (!drag) return;
+      graph.scrollLeft = drag.left - (e.clientX - drag.x);
+      graph.scrollTop = drag.top - (e.clientY - drag.y);
+    });
+    window.addEventListener("mouseup", () => (drag = null));
+    fit();
+
+    // tree and links inside the panel select without reloading the page
+    document.addEventListener("click", (event) => {
+      const link = event.target.closest(".titem[data-run-id], a[data-select]");
+      if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return;
+      event.preventDefault();
+      select(link.dataset.runId || link.dataset.select);
+    });
+    window.addEventListener("popstate", (event) => {
+      const runId = (event.state && event.state.runId) || location.pathname.split("/").pop();
+      select(runId, false);
+    });
+
+    // tabs
+    panel.addEventListener("click", (event) => {
+      const button = event.target.closest("[role=tab]");
+      if (!button) return;
+      showTab(button.dataset.tab);
+    });
+    panel.addEventListener("keydown", (event) => {
+      const button = event.target.closest("[role=tab]");
+      if (!button || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
+      const tabs = $$("[role=tab]", panel);
+      const next = tabs[(tabs.indexOf(button) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      next.focus();
+      showTab(next.dataset.tab);
+    });
+    function showTab(name) {
+      tab = name;
+      for (const button of $$("[role=tab]", panel)) button.setAttribute("aria-selected", String(button.dataset.tab === name));
+      for (const pane of $$("[role=tabpanel]", panel)) pane.hidden = pane.id !== `pane-${name}`;
+      history.replaceState(history.state, "", pageUrl(selected));
+    }
+
+    // logs: followed live, searchable
+    function startLogs() {
+      if (logSource) logSource.close();
+      const pre = $("#logs", panel);
+      if (!pre) return;
+      const runId = pre.dataset.runId;
+      const search = $(".log-search", panel);
+      const count = $(".log-count", panel);
+      const follow = $(".log-follow", panel);
+      let lines = 0;
+      const filter = () => {
+        const needle = search.value.toLowerCase();
+        let shown = 0;
+        for (const line of pre.children) {
+          const hit = !needle || line.textContent.toLowerCase().includes(needle);
+          line.classList.toggle("hidden", !hit);
+          if (hit) shown += 1;
+        }
+        count.textContent = needle ? `${shown} of ${lines} lines` : `${lines} lines`;
+      };
+      search.addEventListener("input", filter);
+      logSource = listen(`/api/v1/runs/${runId}/logs/stream`, {
+        log: (chunk) => {
+          const needle = search.value.toLowerCase();
+          const parts = chunk.text.split("\n");
+          if (parts[parts.length - 1] === "") parts.pop();
+          for (const text of parts) {
+            const line = document.createElement("div");
+            line.className = chunk.stream === "stderr" ? "stderr" : "";
+            line.textContent = text;
+            if (needle && !text.toLowerCase().includes(needle)) line.classList.add("hidden");
+            pre.append(line);
+            lines += 1;
+          }
+          count.textContent = `${lines} lines`;
+          if (follow.checked) pre.scrollTop = pre.scrollHeight;
+        },
+        metrics: async () => {
+          const box = $("#metrics", panel);
+          if (!box) return;
+          const response = await html(`/fragments/metrics/${runId}`);
+          box.innerHTML = await response.text();
+        },
+        end: () => logSource && logSource.close(),
+      });
+    }
+
+    // actions
+    bar.addEventListener("click", actionHandler);
+    panel.addEventListener("click", actionHandler);
+    async function actionHandler(event) {
+      const button = event.target.closest("[data-action]");
+      if (!button) return;
+      button.disabled = true;
+      try {
+        if (button.dataset.action === "cancel") {
+          const result = await api("POST", `/api/v1/runs/${button.dataset.runId}/cancel`);
+          toast(result.detail);
+        } else {
+          const body = button.dataset.from ? { from_run_id: button.dataset.from } : {};
+          toast("starting the rerun…");
+          const result = await api("POST", `/api/v1/runs/${button.dataset.runId}/rerun`, body);
+          location.href = `/runs/${result.run_id}`;
+        }
+      } catch (error) {
+        toast(error.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    }
+
+    // notes
+    panel.addEventListener("submit", async (event) => {
+      const form = event.target.closest(".note-form");
+      if (!form) return;
+      event.preventDefault();
+      const body = form.elements.body.value;
+      try {
+        await api("POST", `/api/v1/runs/${form.dataset.runId}/notes`, { body });
+        form.reset();
+        const response = await html(`/fragments/notes/${form.dataset.runId}`);
+        $("#notes", panel).innerHTML = await response.text();
+      } catch (error) {
+        toast(error.message, true);
+      }
+    });
+
+    // live: states change in place; new runs redraw the graph and the tree (at most every 1.5 s)
+    let structureTimer = null;
+    let lastStructure = 0;
+    function structureChanged() {
+      if (structureTimer) return;
+      const wait = Math.max(300, 1500 - (Date.now() - lastStructure));
+      structureTimer = setTimeout(async () => {
+        structureTimer = null;
+        lastStructure = Date.now();
+        await Promise.all([reloadGraph(), reloadTree()]);
+        markSelected();
+      }, wait);
+    }
+    let panelTimer = null;
+    listen(`/api/v1/events?root_id=${rootId}`, {
+      runs: (runs) => {
+        let unknown = false;
+        for (const run of runs) {
+          const node = $(`.node.run[data-run-id="${run.id}"]`, graph);
+          const head = $(`.group[data-run-id="${run.id}"] .dot`, graph);
+          const item = $(`.titem[data-run-id="${run.id}"]`, tree);
+          if (node) {
+            replaceState(node, run.state);
+            $$(".stripe", node).forEach((s) => replaceState(s, run.state));
+            const sub = $(".sub", node);
+            if (sub) sub.textContent = run.state + (run.duration_s != null ? " · " + formatDuration(run.duration_s) : "");
+          }
+          if (head) { replaceState(head, run.state); replaceState(head.closest(".group"), run.state); }
+          if (item) {
+            replaceState(item, run.state);
+            const dot = $(".dot", item);
+            if (dot) replaceState(dot, run.state);
+            $(".tdur", item).textContent = formatDuration(run.duration_s);
+          }
+          if (!item || (!node && !head)) unknown = true;
+          if (run.id === rootId) {
+            setBadge($("#root-state .badge"), run.state);
+            $("#root-duration").textContent = formatDuration(run.duration_s) || "—";
+            $("#cancel-button").hidden = TERMINAL.has(run.state);
+          }
+          if (run.id === selected) {
+            const head = $(".panel-head", panel);
+            if (head && head.dataset.state !== run.state) {
+              head.dataset.state = run.state;
+              setBadge($(".panel-state .badge", panel), run.state);
+              if (TERMINAL.has(run.state)) {
+                clearTimeout(panelTimer);
+                panelTimer = setTimeout(async () => {
+                  const response = await html(`/fragments/panel/${selected}?tab=${tab}`);
+                  panel.innerHTML = await response.text();
+                  startLogs();
+                }, 600);
+              }
+            }
+          }
+        }
+        if (unknown) structureChanged();
+      },
+      resync: structureChanged,
+    });
+    startLogs();
+    markSelected();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const table = $("#runs-table");
+    if (table) runsPage(table);
+    const bar = $("#pipeline-bar");
+    if (bar) runPage(bar);
+  });
+})();
