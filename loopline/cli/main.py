@@ -43,6 +43,7 @@ def _register() -> None:
     from loopline.cli.run import run
 
     cli.add_command(run)
+    cli.add_command(__import__("loopline.cli.server", fromlist=["server"]).server)
     for command in runs.COMMANDS:
         cli.add_command(command)
 

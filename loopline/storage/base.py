@@ -95,6 +95,10 @@ class MetadataStore(Protocol):
 
     def close(self) -> None: ...
 
+    def pipeline_stats(self, *, recent: int = 30) -> list[PipelineStats]:
+        """Per pipeline (root runs grouped by function): run counts per state, and its `recent`
+        latest root runs, newest first. Pipelines ordered by their latest run, newest first."""
+
 
 class ArtifactReader(Protocol):
     """A readable stream over one artifact that checks its hash once fully read."""
@@ -126,3 +130,12 @@ class ArtifactStore(Protocol):
     def delete(self, artifact_id: str) -> None: ...
 
     def ids(self) -> Iterator[str]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineStats:
+    """One pipeline (the function of root runs): its run count per state and its latest runs."""
+
+    function: str
+    counts: dict[str, int]  # RunState value -> number of root runs
+    recent: list[RunRecord]  # the latest root runs, newest first

@@ -22,7 +22,7 @@ from loopline.core.records import (
     utcnow,
 )
 from loopline.errors import ArtifactNotFoundError, RunNotFoundError
-from loopline.storage.base import RunPage
+from loopline.storage.base import PipelineStats, RunPage
 from loopline.storage.paging import decode_cursor, encode_cursor
 
 
@@ -212,3 +212,14 @@ class MemoryMetadataStore:
 
     def close(self) -> None:
         pass
+
+    def pipeline_stats(self, *, recent: int = 30) -> list[PipelineStats]:
+        with self._lock:
+            roots = self._sorted(RunFilter(root_only=True))
+        stats: dict[str, PipelineStats] = {}
+        for run in roots:
+            entry = stats.setdefault(run.function, PipelineStats(run.function, {}, []))
+            entry.counts[run.state.value] = entry.counts.get(run.state.value, 0) + 1
+            if len(entry.recent) < recent:
+                entry.recent.append(run)
+        return list(stats.values())

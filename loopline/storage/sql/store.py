@@ -29,7 +29,7 @@ from loopline.core.records import (
     utcnow,
 )
 from loopline.errors import ArtifactNotFoundError, RunNotFoundError
-from loopline.storage.base import RunPage
+from loopline.storage.base import PipelineStats, RunPage
 from loopline.storage.paging import decode_cursor, encode_cursor
 from loopline.storage.sql import tables as t
 from loopline.storage.sql.database import create_sql_engine, upgrade, write_transaction
@@ -294,6 +294,25 @@ class SqlMetadataStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def pipeline_stats(self, *, recent: int = 30) -> list[PipelineStats]:
+        c = t.runs.c
+        query = (
+            sa.select(c.function, c.state, sa.func.count(), sa.func.max(c.created_at))
+            .where(c.parent_id.is_(None))
+            .group_by(c.function, c.state)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        latest: dict[str, dt.datetime] = {}
+        with self.engine.connect() as conn:
+            for function, state, count, last in conn.execute(query):
+                counts.setdefault(function, {})[state] = int(count)
+                latest[function] = max(latest.get(function, last), last)
+        ordered = sorted(counts, key=lambda f: latest[f], reverse=True)
+        return [
+            PipelineStats(f, counts[f], self.list_runs(RunFilter(function=f, root_only=True), limit=recent).runs)
+            for f in ordered
+        ]
 
 
 # -- row conversion ----------------------------------------------------------------------------
