@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 
 HASH_NAME = "sha256"
@@ -24,7 +25,9 @@ def digest_text(text: str) -> str:
 
 
 def cache_key(code_version: str, input_ids: Mapping[str, str], namespace: str | None) -> str:
-    """The key a cached result is stored under: code, inputs (by content) and namespace."""
-    parts = [f"code={code_version}", f"namespace={namespace or ''}"]
-    parts += [f"{name}={input_ids[name]}" for name in sorted(input_ids)]
-    return digest_text("\n".join(parts))
+    """The key a cached result is stored under: code, inputs (by content) and namespace.
+
+    The parts are hashed as one JSON document, so no choice of names or namespace can make two
+    different calls share a key. No namespace and an empty one are the same."""
+    parts = [code_version, namespace or "", sorted(input_ids.items())]
+    return digest_text(json.dumps(parts, ensure_ascii=False, separators=(",", ":")))

@@ -25,6 +25,7 @@ import importlib
 import json
 import math
 import struct
+import sys
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -176,13 +177,14 @@ class Encoded:
 
 
 _BY_VALUE_MODULES = {"__main__", "__mp_main__"}
+_BIG_INT = 2**64
 
 
 def is_by_value_type(cls: type) -> bool:
-    """Types that other processes cannot import by name (defined in a script, a notebook or
-    inside a function)."""
+    """Types that other processes cannot import by name: defined in a script or a notebook, or
+    not reachable under their own name (made inside a function, or by `enum.Enum("Name", ...)`)."""
     module = cls.__module__
-    if module in _BY_VALUE_MODULES or "<locals>" in cls.__qualname__:
+    if module in _BY_VALUE_MODULES or not _reachable_by_name(cls):
         return True
     try:
         import cloudpickle
@@ -190,6 +192,13 @@ def is_by_value_type(cls: type) -> bool:
         return module in {m.__name__ for m in cloudpickle.list_registry_pickle_by_value()}
     except (ImportError, AttributeError):
         return False
+
+
+def _reachable_by_name(cls: type) -> bool:
+    obj: Any = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        obj = getattr(obj, part, None)
+    return obj is cls
 
 
 class _Encoder:
@@ -203,8 +212,10 @@ class _Encoder:
 
     def encode(self, value: Any) -> JSON:
         cls = type(value)
-        if cls is str or cls is int or cls is bool or value is None:
+        if cls is str or cls is bool or value is None:
             return value
+        if cls is int:  # JSON (and int <-> str) cap digits; huge ints are stored as hex
+            return value if -_BIG_INT < value < _BIG_INT else {"$int": hex(value)}
         if cls is float:
             return value if math.isfinite(value) else {"$float": repr(value)}
         if cls is list:
@@ -359,6 +370,8 @@ def _decode_tree(tree: JSON, blobs: list[Any]) -> Any:
         return blobs[payload]
     if tag == "$float":
         return float(payload)
+    if tag == "$int":
+        return int(payload, 16)
     if tag == "$tuple":
         return tuple(_decode_tree(item, blobs) for item in payload)
     if tag == "$dict":

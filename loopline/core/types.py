@@ -131,7 +131,7 @@ def _check_class(value: Any, cls: Any, path: str) -> Any:
         if isinstance(value, float):
             return value
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return float(value)
+            return _to_float(value, path)
         raise TypeMismatch(path, cls, value)
     if cls is int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -144,6 +144,19 @@ def _check_class(value: Any, cls: Any, path: str) -> Any:
     if dataclasses.is_dataclass(value):
         _check_dataclass_fields(value, path)
     return value
+
+
+def _to_float(value: Any, path: str) -> float:
+    """Integers become floats only when no digit is lost (above 2**53 not every int fits)."""
+    try:
+        result = float(value)
+    except OverflowError:
+        raise TypeMismatch(path, float, value, "too large for a float") from None
+    if isinstance(value, numbers.Integral) and result != value:
+        raise TypeMismatch(
+            path, float, value, "a float cannot hold it exactly; pass float(value) to round it"
+        )
+    return result
 
 
 def _check_dataclass_fields(value: Any, path: str) -> None:

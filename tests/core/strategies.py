@@ -111,4 +111,3 @@ def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 values = st.recursive(scalars, _containers, max_leaves=20)
-

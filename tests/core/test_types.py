@@ -1,3 +1,4 @@
+# ruff: noqa: UP007, UP045 - users (and ported Sematic code) write Optional and Union
 from __future__ import annotations
 
 import dataclasses
@@ -52,10 +53,17 @@ def mismatch(value: Any, annotation: Any) -> TypeMismatch:
 # -- plain classes and casts -------------------------------------------------------------------
 
 
-@given(st.integers())
+@given(st.integers(-(2**53), 2**53))
 def test_an_int_is_cast_to_float(number: int) -> None:
     result = check_value(number, float)
-    assert type(result) is float and result == float(number)
+    assert type(result) is float and result == number
+
+
+@pytest.mark.parametrize(
+    ("number", "detail"), [(2**53 + 1, "cannot hold it exactly"), (10**400, "too large")]
+)
+def test_an_int_that_a_float_cannot_hold_is_refused(number: int, detail: str) -> None:
+    assert detail in str(mismatch(number, float))
 
 
 @given(st.floats(allow_nan=False))
@@ -130,7 +138,7 @@ def test_literal_needs_an_equal_value_of_the_same_type() -> None:
 # -- containers --------------------------------------------------------------------------------
 
 
-@given(st.lists(st.integers()))
+@given(st.lists(st.integers(-(2**53), 2**53)))
 def test_list_of_ints_to_list_of_floats_is_cast_item_by_item(numbers: list[int]) -> None:
     result = check_value(numbers, list[float])
     assert result == numbers and all(type(n) is float for n in result)
