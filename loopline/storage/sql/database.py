@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from loopline.errors import StoreError
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 WRITE_OPTION = "loopline_write"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
