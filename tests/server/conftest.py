@@ -1,0 +1,157 @@
+"""A real server on a free loopback port, over a temporary store filled by real pipeline runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import loopline
+from loopline.core.records import RunRecord
+from loopline.errors import PipelineRunError
+from loopline.server.background import RunningServer, serve
+from loopline.settings import Settings
+from tests.server import pipelines
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass
+class Seeded:
+    """Ids of the runs the session's store was filled with."""
+
+    showcase: str
+    fan: str
+    failing: str
+    xss: str
+
+
+@pytest.fixture(scope="session")
+def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server") / "home"
+
+
+@pytest.fixture(scope="session")
+def settings(server_home: Path) -> Settings:
+    return Settings.for_home(server_home)
+
+
+@pytest.fixture(scope="session")
+def stores(settings: Settings) -> Any:
+    from loopline.storage.embedded import open_stores
+
+    return open_stores(settings)
+
+
+@pytest.fixture(scope="session")
+def seeded(stores: Any) -> Seeded:
+    metadata, artifacts = stores
+    runner = loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False)
+    show = pipelines.showcase(12)
+    runner.run(show.set(tags=["demo", "nightly"]))
+    fan = pipelines.fan(1000)
+    runner.run(fan)
+    failing = pipelines.failing()
+    with pytest.raises(PipelineRunError):
+        runner.run(failing)
+    xss = pipelines.fan(3).set(name=pipelines.XSS, tags=[pipelines.XSS])
+    runner.run(xss)
+    return Seeded(show.id, fan.id, failing.id, xss.id)
+
+
+@pytest.fixture(scope="session")
+def server(stores: Any, settings: Settings, seeded: Seeded) -> Iterator[RunningServer]:
+    metadata, artifacts = stores
+    with serve(metadata, artifacts, settings, poll_s=0.1) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def http(server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def guarded(server: RunningServer) -> Iterator[httpx.Client]:
+    """A client that sends the session token, as the dashboard's pages do."""
+    headers = {"X-Loopline-Token": server.token, "Origin": server.url}
+    with httpx.Client(base_url=server.url, timeout=60, headers=headers) as client:
+        yield client
+
+
+def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    """Poll until `condition()` is truthy (returns it); fail after a generous timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclasses.dataclass
+class Terminal:
+    """A pipeline started from a terminal: another process writing into the same store."""
+
+    process: subprocess.Popen[bytes]
+    root_id: str
+
+
+@pytest.fixture
+def start_slow(settings: Settings, stores: Any) -> Iterator[Callable[[float], Terminal]]:
+    started: list[Terminal] = []
+    metadata, _ = stores
+
+    def start(seconds: float = 120.0) -> Terminal:
+        before = {r.id for r in metadata.list_runs(limit=10_000).runs if r.parent_id is None}
+        env = {**os.environ, "LOOPLINE_HOME": str(settings.home), "PYTHONPATH": str(REPO)}
+        env.pop("LOOPLINE_DATABASE_URL", None)
+        env.pop("LOOPLINE_ARTIFACTS_URL", None)
+        code = f"import loopline; from tests.server import pipelines as p; loopline.LocalRunner(echo=False).run(p.slow({seconds}))"
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
+
+        def root() -> RunRecord | None:
+            return next(
+                (
+                    r
+                    for r in metadata.list_runs(limit=10_000).runs
+                    if r.parent_id is None and r.id not in before and r.name == "slow"
+                ),
+                None,
+            )
+
+        terminal = Terminal(process, eventually(root, what="the slow pipeline to be recorded").id)
+        started.append(terminal)
+        return terminal
+
+    yield start
+    for terminal in started:
+        if terminal.process.poll() is None:
+            metadata.request_cancel(terminal.root_id)
+            try:
+                terminal.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                terminal.process.kill()
+                terminal.process.wait()
+
+
+def chromium_or_skip() -> str:
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return CHROMIUM
+    reason = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium); SKIPPING THEM"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason.replace("SKIPPING THEM", "required when CI=true"))
+    pytest.skip(reason)
