@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from loopline.core.records import RunState
 from loopline.server import queries
@@ -27,6 +27,22 @@ router = APIRouter(
 )
 State = Annotated[ServerState, Depends(server_state)]
 Ids = Annotated[list[str], Query(max_length=500)]
+# Parsed here rather than by pydantic, which would also take a bare number as a Unix time.
+Moment = Annotated[
+    str | None,
+    Query(max_length=64, json_schema_extra={"format": "date-time"}, description="ISO 8601; UTC if no zone"),
+]
+
+
+def _moment(name: str, text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(
+            422, f"query.{name}: {text!r} is not an ISO 8601 date and time (e.g. 2025-01-31T12:00:00Z)"
+        ) from None
 
 
 @router.get("", response_model=RunListOut, summary="List runs, newest first")
@@ -46,8 +62,8 @@ def list_runs(
     parent_id: Annotated[
         str | None, Query(max_length=64, description="only runs started by this run")
     ] = None,
-    created_after: dt.datetime | None = None,
-    created_before: dt.datetime | None = None,
+    created_after: Moment = None,
+    created_before: Moment = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     count: Annotated[bool, Query(description="also count every matching run (slower)")] = False,
@@ -61,8 +77,8 @@ def list_runs(
         root_only=root_only,
         root_id=root_id,
         parent_id=parent_id,
-        created_after=created_after,
-        created_before=created_before,
+        created_after=_moment("created_after", created_after),
+        created_before=_moment("created_before", created_before),
     )
     page = state.metadata.list_runs(query, limit=limit, cursor=cursor)
     total = state.metadata.count_runs(query) if count else None
