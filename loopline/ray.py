@@ -89,7 +89,7 @@ class RayClusterConfig:
         return any(group.max_workers > group.min_workers for group in self.scaling_groups)
 
 
-def SimpleRayCluster(  # noqa: N802 - Sematic's name
+def SimpleRayCluster(  # Sematic's name for this factory
     n_nodes: int,
     node_config: RayNodeConfig,
     max_nodes: int | None = None,

@@ -151,7 +151,9 @@ def test_nested_runs_form_a_tree(ray_runner: RayRunner, client: loopline.Client)
     assert len(children) == 3 and {c.state for c in children} == {RunState.SUCCEEDED}
 
 
-def test_a_cached_step_does_not_run_again(ray_runner: RayRunner, client: loopline.Client, tmp_path: Path) -> None:
+def test_a_cached_step_does_not_run_again(
+    ray_runner: RayRunner, client: loopline.Client, tmp_path: Path
+) -> None:
     counter = str(tmp_path / "calls")
     assert ray_runner.run(counted(counter, 21)) == 42
     second = counted(counter, 21)
