@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import runpy
 import sys
 from typing import Any
@@ -24,6 +25,8 @@ Loopline's own options (before or after TARGET; after it, a func parameter of th
   --cache-namespace NS    share cached results only within this namespace
   --rerun-from RUN_ID     re-execute this run and everything downstream, reuse the rest
   --max-parallelism N     how many steps may run at once
+  --ray [ADDRESS]         run each step as a Ray task: on the cluster at ADDRESS (ray://HOST:10001),
+                          else on the Ray of this environment (RAY_ADDRESS), else on a local one
 """
 
 
@@ -35,8 +38,19 @@ class RunOptions:
     cache_namespace: str | None = None
     rerun_from: str | None = None
     max_parallelism: int | None = None
+    ray: str | None = None  # "": Ray without an address (joined or started)
 
     def runner(self) -> LocalRunner:
+        if self.ray is not None:
+            from loopline.engine.ray import RayRunner
+
+            return RayRunner(
+                self.ray or None,
+                cache_namespace=self.cache_namespace,
+                rerun_from=self.rerun_from,
+                max_parallelism=self.max_parallelism,
+                cache=not self.no_cache,
+            )
         return LocalRunner(
             cache_namespace=self.cache_namespace,
             rerun_from=self.rerun_from,
@@ -61,6 +75,11 @@ def take_run_options(args: list[str], reserved: set[str]) -> tuple[RunOptions, l
         if field == "no_cache":
             options.no_cache = True
             i += 1
+            continue
+        if field == "ray":
+            has_address = _ray_address_follows(args, i)
+            options.ray = inline if eq else args[i + 1] if has_address else ""
+            i += 2 if has_address else 1
             continue
         if eq:
             value = inline
@@ -121,11 +140,20 @@ def run(args: tuple[str, ...]) -> None:
 _VALUED = {"--run-name", "--tag", "--cache-namespace", "--rerun-from", "--max-parallelism"}
 
 
+def _ray_address_follows(args: list[str], i: int) -> bool:
+    """Whether `args[i]` is `--ray` followed by its ADDRESS (`auto`, `ray://...`, `HOST:PORT`)
+    rather than by TARGET or another option."""
+    if args[i] != "--ray" or i + 1 >= len(args):
+        return False
+    word = args[i + 1]
+    return word == "auto" or "://" in word or re.fullmatch(r"[\w.\-]+:\d+", word) is not None
+
+
 def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
     """(Loopline options before the target, the target, everything after it)."""
     i = 0
     while i < len(args) and args[i].startswith("--"):
-        i += 2 if args[i] in _VALUED else 1
+        i += 2 if args[i] in _VALUED or _ray_address_follows(args, i) else 1
     if i >= len(args):
         raise UsageError("missing TARGET: loopline run FILE.py[:FUNC] [--PARAM VALUE ...]")
     return args[:i], args[i], args[i + 1 :]
