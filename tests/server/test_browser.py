@@ -1,0 +1,131 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright's Python package)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from loopline.server.background import RunningServer
+from tests.server.conftest import Seeded, chromium_or_skip, eventually
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: RunningServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    opened.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    yield opened
+    assert opened.evaluate("window.__xss") is None, "an XSS payload ran"
+    context.close()
+    assert problems == []
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def test_runs_page_lists_pipelines_and_opens_one(page: Any, seeded: Seeded, shots: Path) -> None:
+    page.goto("/runs")
+    rows = page.locator("#runs-body tr[data-run-id]")
+    assert rows.count() >= 4
+    assert page.locator(f'tr[data-run-id="{seeded.failing}"] .badge').inner_text() == "failed"
+    page.screenshot(path=shots / "runs.png")
+    page.locator(f'tr[data-run-id="{seeded.showcase}"] button.expand').click()
+    page.locator(f'tr[data-parent="{seeded.showcase}"]').first.wait_for()
+    assert page.locator(f'tr[data-parent="{seeded.showcase}"]').count() == 3
+    page.locator(f'tr[data-run-id="{seeded.showcase}"] td.name a').click()
+    page.wait_for_url(f"**/runs/{seeded.showcase}")
+    page.locator("svg.graph .node").first.wait_for()
+
+
+def test_filters_live_in_the_url(page: Any) -> None:
+    page.goto("/runs")
+    page.get_by_label("search").fill("failing")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*q=failing.*"))
+    assert page.locator("#runs-body tr[data-run-id] td.name a").all_inner_texts() == ["failing"]
+
+
+def test_following_a_run_shows_its_artifacts(page: Any, seeded: Seeded, shots: Path) -> None:
+    page.goto(f"/runs/{seeded.showcase}")
+    page.locator("svg.graph .node.run", has_text="make_table").click()
+    page.locator(".panel-head h2", has_text="make_table").wait_for()
+    assert re.search(r"/runs/[0-9a-f]{32}$", page.url) and seeded.showcase not in page.url
+    page.get_by_role("tab", name="Inputs & output").click()
+    table = page.locator("table.frame")
+    table.wait_for()
+    assert "NaN" in table.inner_text()
+    page.locator("table.frame button.sort", has_text="y").click()
+    first = page.locator("table.frame tbody tr").first.locator("td").nth(1).inner_text()
+    assert first == "1.5"  # the smallest y; missing values sort last
+    page.screenshot(path=shots / "artifacts.png", full_page=True)
+
+
+def test_a_thousand_run_graph_is_drawn_as_a_fan_out(page: Any, seeded: Seeded, shots: Path) -> None:
+    page.goto(f"/runs/{seeded.fan}")
+    fanout = page.locator("svg.graph .node.fanout")
+    fanout.wait_for()
+    assert "\u00d71,000" in fanout.text_content()
+    assert page.locator("svg.graph").get_attribute("data-total") == "1002"
+    page.screenshot(path=shots / "graph-1000.png")
+    fanout.click()
+    page.locator("#panel table.runs tbody tr").first.wait_for()
+    assert page.locator("#panel table.runs tbody tr").count() == 300
+
+
+def test_logs_stream_live_then_cancel_then_rerun(
+    page: Any, start_slow: Any, http: httpx.Client, guarded: httpx.Client, shots: Path
+) -> None:
+    terminal = start_slow(120.0)
+    tick = eventually(
+        lambda: http.get("/api/v1/runs", params={"root_id": terminal.root_id, "name": "tick"}).json()["runs"],
+        what="the tick step",
+    )[0]
+    page.goto(f"/runs/{tick['id']}?tab=logs")
+    lines = page.locator("#logs > div")
+    eventually(lambda: lines.count() >= 3, what="log lines to stream in")
+    seen = lines.count()
+    eventually(lambda: lines.count() > seen, what="more log lines while the run goes on")
+    assert page.locator("#logs > div").first.inner_text() == "tick 1"
+    page.screenshot(path=shots / "live-logs.png")
+
+    page.get_by_role("button", name="Cancel").click()
+    page.locator("#root-state .badge", has_text="cancelled").wait_for()
+    assert page.get_by_role("button", name="Cancel").is_hidden()
+    terminal.process.wait(timeout=60)
+
+    page.get_by_role("button", name="Rerun").first.click()
+    page.wait_for_url(re.compile(r".*/runs/(?!" + terminal.root_id + r")[0-9a-f]{32}$"))
+    rerun_id = page.url.rsplit("/", 1)[-1]
+    rerun = http.get(f"/api/v1/runs/{rerun_id}").json()
+    assert (rerun["name"], rerun["parent_id"]) == ("slow", None)
+    page.locator("#root-state .badge", has_text=re.compile("running|waiting")).wait_for()
+    page.screenshot(path=shots / "rerun.png")
+    assert guarded.post(f"/api/v1/runs/{rerun_id}/cancel").status_code == 200
+    page.locator("#root-state .badge", has_text="cancelled").wait_for()
