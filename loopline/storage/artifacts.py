@@ -117,7 +117,7 @@ class LocalArtifactStore:
     def open(self, artifact_id: str) -> ArtifactReader:
         path = self.path(artifact_id)
         try:
-            stream = open(path, "rb")
+            stream = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
         except FileNotFoundError:
             raise ArtifactNotFoundError(f"artifact {artifact_id} is not in {self.root}") from None
         return VerifyingReader(stream, artifact_id, str(path))

@@ -30,7 +30,7 @@ def run_matches(run: RunRecord, f: RunFilter) -> bool:
     """The meaning of every RunFilter field; SQL stores must agree with this function."""
     if f.states is not None and run.state not in f.states:
         return False
-    if f.name is not None and f.name.lower() not in run.name.lower():
+    if f.name is not None and not _contains(run.name, f.name):
         return False
     if f.function is not None and run.function != f.function:
         return False
@@ -46,12 +46,15 @@ def run_matches(run: RunRecord, f: RunFilter) -> bool:
         return False
     if f.created_before is not None and run.created_at >= f.created_before:
         return False
-    if f.search:
-        needle = f.search.lower()
-        haystack = " ".join([run.id, run.name, run.function, *run.tags]).lower()
-        if needle not in haystack:
-            return False
-    return True
+    return not f.search or any(
+        _contains(text, f.search) for text in (run.id, run.name, run.function, *run.tags)
+    )
+
+
+def _contains(text: str, part: str) -> bool:
+    """Case-insensitive substring. SQL stores agree for ASCII letters; other letters may need to
+    match exactly there (SQLite's LOWER only folds ASCII)."""
+    return part.lower() in text.lower()
 
 
 class MemoryMetadataStore:
@@ -63,17 +66,21 @@ class MemoryMetadataStore:
         self._metrics: list[MetricPoint] = []
         self._notes: list[Note] = []
         self._runners: dict[str, RunnerRecord] = {}
-        self._cancelled: set[str] = set()
         self._next_seq = 1
+        self._next_note_id = 1
 
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
             now = utcnow()
             for run in batch.runs:
                 old = self._runs.get(run.id)
-                if old is not None:
-                    run = run.replace(created_at=old.created_at)
-                self._runs[run.id] = run.replace(cancel_requested=run.root_id in self._cancelled, updated_at=now)
+                if old is None:  # created_at and cancel_requested belong to the store
+                    run = run.replace(cancel_requested=False, updated_at=now)
+                else:
+                    run = run.replace(
+                        created_at=old.created_at, cancel_requested=old.cancel_requested, updated_at=now
+                    )
+                self._runs[run.id] = run
             for artifact in batch.artifacts:
                 self._artifacts.setdefault(artifact.id, artifact)
             for chunk in batch.logs:
@@ -97,7 +104,9 @@ class MemoryMetadataStore:
         runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return runs
 
-    def list_runs(self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None) -> RunPage:
+    def list_runs(
+        self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None
+    ) -> RunPage:
         with self._lock:
             runs = self._sorted(filter)
         if cursor is not None:
@@ -119,7 +128,9 @@ class MemoryMetadataStore:
 
     def find_cached(self, cache_key: str) -> RunRecord | None:
         with self._lock:
-            hits = [r for r in self._runs.values() if r.cache_key == cache_key and r.state is RunState.SUCCEEDED]
+            hits = [
+                r for r in self._runs.values() if r.cache_key == cache_key and r.state is RunState.SUCCEEDED
+            ]
         return max(hits, key=lambda r: (r.ended_at or r.created_at, r.id), default=None)
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
@@ -145,7 +156,8 @@ class MemoryMetadataStore:
     def add_note(self, note: Note) -> Note:
         with self._lock:
             self.get_run(note.run_id)
-            stored = Note(note.run_id, note.author, note.body, note.created_at, len(self._notes) + 1)
+            stored = dataclasses.replace(note, id=self._next_note_id)
+            self._next_note_id += 1
             self._notes.append(stored)
             return stored
 
@@ -168,7 +180,9 @@ class MemoryMetadataStore:
             for run in list(self._runs.values()):
                 if run.runner_id in ids and run.state not in TERMINAL_STATES:
                     error = ErrorInfo("RunnerDied", reason, user_error=False)
-                    self._runs[run.id] = run.replace(state=RunState.ORPHANED, ended_at=at, error=error, updated_at=utcnow())
+                    self._runs[run.id] = run.replace(
+                        state=RunState.ORPHANED, ended_at=at, error=error, updated_at=utcnow()
+                    )
                     marked.append(run.id)
             for runner_id in ids:
                 if runner_id in self._runners:
@@ -178,14 +192,13 @@ class MemoryMetadataStore:
     def request_cancel(self, run_id: str) -> str:
         with self._lock:
             root_id = self.get_run(run_id).root_id
-            self._cancelled.add(root_id)
             if root_id in self._runs:
                 self._runs[root_id] = self._runs[root_id].replace(cancel_requested=True, updated_at=utcnow())
             return root_id
 
     def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:
         with self._lock:
-            return {i for i in root_ids if i in self._cancelled}
+            return {i for i in root_ids if i in self._runs and self._runs[i].cancel_requested}
 
     def delete_runs(self, run_ids: Sequence[str]) -> None:
         doomed = set(run_ids)
@@ -198,7 +211,7 @@ class MemoryMetadataStore:
 
     def referenced_artifact_ids(self) -> set[str]:
         with self._lock:
-            ids = set()
+            ids: set[str] = set()
             for run in self._runs.values():
                 ids.update(ref.artifact_id for ref in run.inputs.values())
                 if run.output_id:

@@ -54,6 +54,7 @@ class SqlMetadataStore:
     def write(self, batch: WriteBatch) -> None:
         if not batch:
             return
+        new_code: set[str] = set()
         with write_transaction(self.engine) as conn:
             if batch.artifacts:
                 conn.execute(
@@ -61,26 +62,31 @@ class SqlMetadataStore:
                     [_artifact_row(a) for a in _unique(batch.artifacts)],
                 )
             if batch.runs:
-                self._write_code(conn, batch.runs)
+                new_code = self._write_code(conn, batch.runs)
                 stmt = self._insert(t.runs)
                 update = {c.name: stmt.excluded[c.name] for c in t.runs.columns if c.name not in _STORE_OWNED}
                 now = utcnow()
                 conn.execute(
                     stmt.on_conflict_do_update(index_elements=["id"], set_=update),
-                    [{**_run_row(r), "updated_at": now} for r in _latest(batch.runs)],
+                    [
+                        {**_run_row(r), "updated_at": now, "cancel_requested": False}
+                        for r in _latest(batch.runs)
+                    ],
                 )
             if batch.logs:
                 conn.execute(t.logs.insert(), [_log_row(c) for c in batch.logs])
             if batch.metrics:
                 conn.execute(t.metrics.insert(), [dataclasses.asdict(m) for m in batch.metrics])
+        self._known_code.update(new_code)  # only once committed: a failed batch wrote none
 
-    def _write_code(self, conn: sa.Connection, runs: Sequence[RunRecord]) -> None:
+    def _write_code(self, conn: sa.Connection, runs: Sequence[RunRecord]) -> set[str]:
         new = {r.code_version: r for r in runs if r.code_version and r.code_version not in self._known_code}
-        if not new:
-            return
-        rows = [{"version": v, "source": r.source, "docstring": r.docstring} for v, r in new.items()]
-        conn.execute(self._insert(t.code_versions).on_conflict_do_nothing(index_elements=["version"]), rows)
-        self._known_code.update(new)
+        if new:
+            rows = [{"version": v, "source": r.source, "docstring": r.docstring} for v, r in new.items()]
+            conn.execute(
+                self._insert(t.code_versions).on_conflict_do_nothing(index_elements=["version"]), rows
+            )
+        return set(new)
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -112,7 +118,7 @@ class SqlMetadataStore:
         if f.states is not None:
             clauses.append(c.state.in_([s.value for s in f.states]))
         if f.name is not None:
-            clauses.append(sa.func.lower(c.name).contains(f.name.lower(), autoescape=True))
+            clauses.append(_contains(c.name, f.name))
         if f.function is not None:
             clauses.append(c.function == f.function)
         for tag in f.tags:
@@ -128,23 +134,28 @@ class SqlMetadataStore:
         if f.created_before is not None:
             clauses.append(c.created_at < f.created_before)
         if f.search:
-            needle = f.search.lower()
             clauses.append(
                 sa.or_(
-                    sa.func.lower(c.name).contains(needle, autoescape=True),
-                    sa.func.lower(c.function).contains(needle, autoescape=True),
-                    sa.func.lower(sa.cast(c.tags, sa.Text)).contains(needle, autoescape=True),
-                    c.id.contains(needle, autoescape=True),
+                    _contains(c.name, f.search),
+                    _contains(c.function, f.search),
+                    _contains(c.id, f.search),
+                    # Inside the tags' JSON text, the needle as JSON writes it cannot match
+                    # across two tags (it has no unescaped quote).
+                    _contains(sa.cast(c.tags, sa.Text), _json_string(f.search)[1:-1]),
                 )
             )
         return clauses
 
-    def list_runs(self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None) -> RunPage:
+    def list_runs(
+        self, filter: RunFilter = RunFilter(), *, limit: int = 100, cursor: str | None = None
+    ) -> RunPage:
         c = t.runs.c
         query = self._select_runs().where(*self._where(filter))
         if cursor is not None:
             created, run_id = decode_cursor(cursor)
-            query = query.where(sa.or_(c.created_at < created, sa.and_(c.created_at == created, c.id < run_id)))
+            query = query.where(
+                sa.or_(c.created_at < created, sa.and_(c.created_at == created, c.id < run_id))
+            )
         query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
         with self.engine.connect() as conn:
             runs = [_run_from_row(row) for row in conn.execute(query).mappings()]
@@ -168,7 +179,7 @@ class SqlMetadataStore:
         query = (
             self._select_runs()
             .where(c.cache_key == cache_key, c.state == RunState.SUCCEEDED.value)
-            .order_by(c.ended_at.desc(), c.id.desc())
+            .order_by(sa.func.coalesce(c.ended_at, c.created_at).desc(), c.id.desc())
             .limit(1)
         )
         with self.engine.connect() as conn:
@@ -179,7 +190,9 @@ class SqlMetadataStore:
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.artifacts).where(t.artifacts.c.id == artifact_id)).mappings().first()
+            row = (
+                conn.execute(sa.select(t.artifacts).where(t.artifacts.c.id == artifact_id)).mappings().first()
+            )
         if row is None:
             raise ArtifactNotFoundError(f"no artifact with id {artifact_id!r}")
         return ArtifactRecord(**row)
@@ -201,13 +214,16 @@ class SqlMetadataStore:
         if root_id is not None:
             query = query.where(t.metrics.c.root_id == root_id)
         with self.engine.connect() as conn:
-            return [MetricPoint(**{k: v for k, v in row.items() if k != "id"}) for row in conn.execute(query).mappings()]
+            return [
+                MetricPoint(**{k: v for k, v in row.items() if k != "id"})
+                for row in conn.execute(query).mappings()
+            ]
 
     def add_note(self, note: Note) -> Note:
         self.get_run(note.run_id)
         values = {k: v for k, v in dataclasses.asdict(note).items() if k != "id"}
         with write_transaction(self.engine) as conn:
-            note_id = conn.execute(t.notes.insert().values(**values)).inserted_primary_key[0]
+            note_id = conn.execute(t.notes.insert().values(**values).returning(t.notes.c.id)).scalar_one()
         return dataclasses.replace(note, id=int(note_id))
 
     def notes(self, run_id: str) -> list[Note]:
@@ -255,7 +271,11 @@ class SqlMetadataStore:
     def request_cancel(self, run_id: str) -> str:
         root_id = self.get_run(run_id).root_id
         with write_transaction(self.engine) as conn:
-            conn.execute(t.runs.update().where(t.runs.c.id == root_id).values(cancel_requested=True, updated_at=utcnow()))
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == root_id)
+                .values(cancel_requested=True, updated_at=utcnow())
+            )
         return root_id
 
     def cancel_requested(self, root_ids: Sequence[str]) -> set[str]:
@@ -310,7 +330,9 @@ class SqlMetadataStore:
                 latest[function] = max(latest.get(function, last), last)
         ordered = sorted(counts, key=lambda f: latest[f], reverse=True)
         return [
-            PipelineStats(f, counts[f], self.list_runs(RunFilter(function=f, root_only=True), limit=recent).runs)
+            PipelineStats(
+                f, counts[f], self.list_runs(RunFilter(function=f, root_only=True), limit=recent).runs
+            )
             for f in ordered
         ]
 
@@ -324,8 +346,19 @@ def _json_string(text: str) -> str:
     return json.dumps(text)
 
 
+def _contains(column: sa.ColumnElement[Any], part: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive substring match, as `loopline.storage.memory` defines it. The same LOWER
+    runs on both sides, so non-ASCII text matches itself whatever the backend's LOWER does."""
+    pattern = part.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return sa.func.lower(column).contains(sa.func.lower(sa.literal(pattern, sa.Text)), escape="/")
+
+
 def _unique(artifacts: Sequence[ArtifactRecord]) -> list[ArtifactRecord]:
-    return list({a.id: a for a in artifacts}.values())
+    """The first record of each artifact (records are written once: the first one wins)."""
+    first: dict[str, ArtifactRecord] = {}
+    for artifact in artifacts:
+        first.setdefault(artifact.id, artifact)
+    return list(first.values())
 
 
 def _latest(runs: Sequence[RunRecord]) -> list[RunRecord]:
@@ -337,7 +370,12 @@ def _artifact_row(artifact: ArtifactRecord) -> dict[str, Any]:
 
 
 def _log_row(chunk: LogChunk) -> dict[str, Any]:
-    return {"run_id": chunk.run_id, "stream": chunk.stream, "text": chunk.text, "created_at": chunk.created_at}
+    return {
+        "run_id": chunk.run_id,
+        "stream": chunk.stream,
+        "text": chunk.text,
+        "created_at": chunk.created_at,
+    }
 
 
 def _optional_dict(value: Any) -> dict[str, Any] | None:
@@ -368,7 +406,9 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "executor": run.executor,
         "user": run.user,
         "git": _optional_dict(run.git),
-        "launch": None if run.launch is None else {**dataclasses.asdict(run.launch), "argv": list(run.launch.argv)},
+        "launch": None
+        if run.launch is None
+        else {**dataclasses.asdict(run.launch), "argv": list(run.launch.argv)},
         "cancel_requested": run.cancel_requested,
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +20,31 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class MetricValue(TypeDecorator[float]):
+    """A float that may be NaN. SQLite turns a NaN parameter into NULL, so there NaN is written as
+    the text 'NaN' (a REAL column keeps text that is not a number as text) and read back."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":  # not Float's processor: it would turn 'NaN' back into NaN
+            return _nan_as_text
+        return super().bind_processor(dialect)
+
+    def process_result_value(self, value: float | str | None, dialect: Any) -> float | None:
+        return None if value is None else float(value)
+
+
+def _nan_as_text(value: float | None) -> float | str | None:
+    return "NaN" if value is not None and math.isnan(value) else value
 
 
 metadata = sa.MetaData()
@@ -98,7 +119,7 @@ metrics = sa.Table(
     sa.Column("run_id", sa.String(64), nullable=False, index=True),
     sa.Column("root_id", sa.String(64), nullable=False, index=True),
     sa.Column("name", sa.String(256), nullable=False),
-    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("value", MetricValue(), nullable=False),
     sa.Column("step", sa.Integer()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )

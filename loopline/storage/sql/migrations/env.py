@@ -8,7 +8,7 @@ from loopline.storage.sql.database import create_sql_engine
 from loopline.storage.sql.tables import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_sql_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_sql_engine(config.get_main_option("sqlalchemy.url", ""))
 
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

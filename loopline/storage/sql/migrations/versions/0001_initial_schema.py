@@ -110,7 +110,7 @@ def upgrade() -> None:
         sa.Column("user", sa.String(length=128), nullable=True),
         sa.Column("git", sa.JSON(), nullable=True),
         sa.Column("launch", sa.JSON(), nullable=True),
-        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("updated_at", loopline.storage.sql.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
