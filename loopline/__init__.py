@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from loopline import models
 from loopline._version import __version__
+from loopline.cl.datasets import Dataset
+from loopline.cl.regression import regression_test
+from loopline.cl.report import RegressionReport
+from loopline.cl.scenarios import Scenario
 from loopline.client import Client
 from loopline.core.image import Image
 from loopline.core.records import RunRecord, RunState
@@ -43,6 +48,7 @@ __all__ = [
     "Client",
     "CloudRunner",
     "Context",
+    "Dataset",
     "Function",
     "FunctionDefinitionError",
     "Future",
@@ -52,19 +58,23 @@ __all__ = [
     "LooplineError",
     "OutputTypeError",
     "PipelineRunError",
+    "RegressionReport",
     "ResourceRequirements",
     "RetrySettings",
     "RunHooks",
     "RunRecord",
     "RunState",
     "Runner",
+    "Scenario",
     "SilentRunner",
     "UnsupportedFutureOperation",
     "__version__",
     "context",
     "func",
     "log_metric",
+    "models",
     "register_type",
+    "regression_test",
 ]
 
 

@@ -178,12 +178,13 @@ class SqlCLStore:
                 else:
                     conn.execute(a.update().where(where).values(version=move.version, moved_at=move.moved_at))
                 values = {k: v for k, v in dataclasses.asdict(move).items() if k != "id"}
-                move_id = conn.execute(t.alias_moves.insert().values(**values)).inserted_primary_key[0]
+                inserted = conn.execute(t.alias_moves.insert().values(**values)).inserted_primary_key
+                move_id = int(inserted[0]) if inserted is not None else 0
         except sa.exc.IntegrityError:  # a concurrent first promotion of the same alias won
             raise AliasMovedError(
                 alias_moved_message(move, self.aliases(move.model).get(move.alias))
             ) from None
-        return dataclasses.replace(move, id=int(move_id))
+        return dataclasses.replace(move, id=move_id)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         m = t.alias_moves

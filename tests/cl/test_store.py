@@ -8,7 +8,12 @@ import threading
 
 import pytest
 
-from loopline.cl.errors import AliasMovedError, DatasetNotFoundError, ModelNotFoundError, ScheduleNotFoundError
+from loopline.cl.errors import (
+    AliasMovedError,
+    DatasetNotFoundError,
+    ModelNotFoundError,
+    ScheduleNotFoundError,
+)
 from loopline.cl.records import (
     AliasMove,
     CronTrigger,
@@ -118,7 +123,9 @@ def test_an_alias_cannot_point_at_a_missing_version(cl_store: CLStore) -> None:
 def test_reports_are_indexed_once_and_listed_newest_first(cl_store: CLStore) -> None:
     def entry(report_id: str, minutes: int, model: str | None = "digits") -> ReportEntry:
         when = T0 + dt.timedelta(minutes=minutes)
-        return ReportEntry(report_id, when, "gate", "digits@2", "digits@1", "golden@1", True, 10, 0, model=model)
+        return ReportEntry(
+            report_id, when, "gate", "digits@2", "digits@1", "golden@1", True, 10, 0, model=model
+        )
 
     cl_store.save_report(entry("1" * 64, 0))
     cl_store.save_report(entry("2" * 64, 5, model="other"))

@@ -1,0 +1,271 @@
+"""The model registry: immutable versions with lineage, aliases that move with a recorded history.
+
+    version = models.register("digits", model, dataset=train, metrics={"accuracy": 0.97})
+    report = regression_test(model, golden, scenarios, baseline="digits@production")
+    models.promote(version, "production", report=report, reason="nightly retrain")
+    production = models.load("digits@production")
+
+References: "digits@production" (an alias), "digits@3" (a version), "digits" (the latest).
+Promoting to an alias that already points at a version needs a passing RegressionReport whose
+baseline is that version and whose candidate is the promoted one; `force=True` (with a reason)
+overrides, and the move is recorded as forced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from loopline.cl.errors import ModelNotFoundError, PromotionRefusedError
+from loopline.cl.records import AliasMove, ModelVersion
+from loopline.errors import UsageError
+
+if TYPE_CHECKING:
+    from loopline.cl.datasets import Dataset
+    from loopline.cl.report import RegressionReport
+    from loopline.cl.workspace import Workspace
+
+
+def parse_model_ref(ref: str) -> tuple[str, int | str | None]:
+    """`"digits@production"` -> ("digits", "production"); `"digits@3"` -> ("digits", 3)."""
+    if not isinstance(ref, str):
+        raise UsageError(f"a model reference is a string like 'digits@production', got {ref!r}")
+    name, sep, selector = ref.partition("@")
+    if not name or (sep and not selector) or "@" in selector:
+        raise UsageError(f"{ref!r} is not a model reference: use NAME, NAME@VERSION or NAME@ALIAS")
+    if not sep:
+        return name, None
+    return name, int(selector) if selector.isdigit() else selector
+
+
+def check_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not alias or alias.isdigit() or "@" in alias or alias != alias.strip():
+        raise UsageError(f"{alias!r} cannot be an alias: use a word such as 'production' or 'candidate'")
+    return alias
+
+
+def find_version(ref: str, *, workspace: Workspace | None = None) -> ModelVersion | None:
+    """The version `ref` names; None when it names an alias that points nowhere yet."""
+    from loopline.cl.workspace import resolve
+
+    store = resolve(workspace).store
+    name, selector = parse_model_ref(ref)
+    if isinstance(selector, str):
+        store.get_model_version(name)  # ModelNotFoundError for an unknown model
+        version = store.aliases(name).get(selector)
+        return None if version is None else store.get_model_version(name, version)
+    return store.get_model_version(name, selector)
+
+
+def get(ref: str, *, workspace: Workspace | None = None) -> ModelVersion:
+    """The registered version `ref` names (ModelNotFoundError if none)."""
+    from loopline.cl.workspace import resolve
+
+    found = find_version(ref, workspace=workspace)
+    if found is None:
+        name, _ = parse_model_ref(ref)
+        aliases = resolve(workspace).store.aliases(name)
+        known = ", ".join(f"{a} -> {v}" for a, v in aliases.items()) or "none yet"
+        raise ModelNotFoundError(
+            f"{ref} points at no version (aliases of {name}: {known}); promote one first"
+        )
+    return found
+
+
+def load(ref: str | ModelVersion, *, workspace: Workspace | None = None) -> Any:
+    """The model object a reference names: `models.load("digits@production")`."""
+    version = ref if isinstance(ref, ModelVersion) else get(ref, workspace=workspace)
+    return load_version(version, workspace=workspace)
+
+
+def load_version(version: ModelVersion, *, workspace: Workspace | None = None) -> Any:
+    from loopline.cl.workspace import resolve
+
+    return resolve(workspace).get(version.artifact_id)
+
+
+def register(
+    name: str,
+    model: Any,
+    *,
+    dataset: Dataset | str | None = None,
+    metrics: Mapping[str, float] | None = None,
+    training_run: str | None = None,
+    code_version: str | None = None,
+    description: str = "",
+    workspace: Workspace | None = None,
+) -> ModelVersion:
+    """Record `model` as the next version of `name`, with its lineage.
+
+    - `dataset`: the training dataset (a saved Dataset or "name@version").
+    - `training_run`: the run that trained it (default: the run calling `register`).
+    - `code_version`: the git commit it was trained from (default: the pipeline's commit, or
+      the current folder's; "-dirty" is appended for uncommitted changes).
+    """
+    from loopline.cl.datasets import Dataset, parse_ref
+    from loopline.cl.provenance import current_run_id, current_user
+    from loopline.cl.workspace import resolve
+    from loopline.core.records import utcnow
+
+    if not isinstance(name, str) or not name or "@" in name:
+        raise UsageError(f"models.register(name=...) must be a name without '@', got {name!r}")
+    if isinstance(model, (str, ModelVersion)):
+        raise UsageError("models.register(model=...) takes the model object itself, not a reference")
+    dataset_ref = None
+    if isinstance(dataset, Dataset):
+        if dataset.version is None:
+            raise UsageError(f"models.register(dataset=...): {dataset.ref} is not saved; save() it first")
+        dataset_ref = dataset.ref
+    elif dataset is not None:
+        parse_ref(dataset, "dataset")
+        dataset_ref = dataset
+    values = {str(k): float(v) for k, v in (metrics or {}).items()}
+    ws = resolve(workspace)
+    record = ws.put(model)
+    run_id = training_run or current_run_id()
+    return ws.store.add_model_version(
+        ModelVersion(
+            name=name,
+            version=0,
+            artifact_id=record.id,
+            type_name=record.type_name,
+            created_at=utcnow(),
+            created_by=current_user(),
+            training_run_id=run_id,
+            dataset=dataset_ref,
+            code_version=code_version or _code_version(ws, run_id),
+            metrics=values,
+            description=description,
+        )
+    )
+
+
+def _code_version(ws: Workspace, run_id: str | None) -> str | None:
+    from loopline.cl.provenance import current_commit
+    from loopline.engine.launch import git_info
+    from loopline.errors import RunNotFoundError
+
+    git = None
+    if run_id is not None:
+        try:
+            git = ws.metadata.get_run(ws.metadata.get_run(run_id).root_id).git
+        except RunNotFoundError:
+            git = None
+    if git is None:
+        from pathlib import Path
+
+        git = git_info(Path.cwd())
+        if git is None:
+            return current_commit()
+    if git.commit is None:
+        return None
+    return f"{git.commit}-dirty" if git.dirty else git.commit
+
+
+def versions(name: str, *, workspace: Workspace | None = None) -> list[ModelVersion]:
+    """Every version of the model, oldest first."""
+    from loopline.cl.workspace import resolve
+
+    return resolve(workspace).store.model_versions(name)
+
+
+def aliases(name: str, *, workspace: Workspace | None = None) -> dict[str, int]:
+    """Alias -> version number."""
+    from loopline.cl.workspace import resolve
+
+    return resolve(workspace).store.aliases(name)
+
+
+def history(name: str, alias: str | None = None, *, workspace: Workspace | None = None) -> list[AliasMove]:
+    """Every move of the model's aliases (or of one alias), oldest first."""
+    from loopline.cl.workspace import resolve
+
+    return resolve(workspace).store.alias_history(name, alias)
+
+
+def promote(
+    ref: str | ModelVersion,
+    alias: str,
+    *,
+    report: RegressionReport | str | None = None,
+    require_report: bool = True,
+    force: bool = False,
+    reason: str = "",
+    workspace: Workspace | None = None,
+) -> AliasMove:
+    """Point `alias` at the version `ref` names, recording who, when, why and on what evidence.
+
+    When the alias already points at a version (and `require_report`), `report` must be a
+    passing RegressionReport (or its id) of this version against that one. `force=True` with a
+    `reason` promotes anyway and records the move as forced."""
+    from loopline.cl.provenance import current_user
+    from loopline.cl.report import RegressionReport
+    from loopline.cl.reports import load_report, record_report
+    from loopline.cl.workspace import resolve
+    from loopline.core.records import utcnow
+
+    ws = resolve(workspace)
+    version = ref if isinstance(ref, ModelVersion) else get(ref, workspace=ws)
+    check_alias(alias)
+    if force and not reason.strip():
+        raise UsageError("a forced promotion needs reason='...': it is recorded with the move")
+    current = ws.store.aliases(version.name).get(alias)
+    if current == version.version:
+        raise UsageError(f"{version.name}@{alias} already points at version {version.version}")
+    loaded: RegressionReport | None = None
+    report_id = None
+    if isinstance(report, RegressionReport):
+        loaded, report_id = report, record_report(report, workspace=ws)
+    elif isinstance(report, str):
+        loaded, report_id = load_report(report, workspace=ws), report
+    elif report is not None:
+        raise UsageError(
+            f"promote(report=...) takes a RegressionReport or its id, got {type(report).__qualname__}"
+        )
+    problems: list[str] = []
+    if current is not None and require_report:
+        holder = ws.store.get_model_version(version.name, current)
+        problems = gate_problems(loaded, candidate=version, holder=holder, alias=alias)
+    if problems and not force:
+        raise PromotionRefusedError(
+            f"cannot promote {version.ref} to {version.name}@{alias}: "
+            + "; ".join(problems)
+            + ". Run regression_test(candidate, golden, scenarios, baseline="
+            + f"'{version.name}@{alias}') and pass its report, or force=True with a reason"
+        )
+    move = AliasMove(
+        model=version.name,
+        alias=alias,
+        version=version.version,
+        previous=current,
+        moved_at=utcnow(),
+        moved_by=current_user(),
+        reason=reason,
+        report_id=report_id,
+        forced=bool(problems) and force,
+    )
+    return ws.store.move_alias(move)
+
+
+def gate_problems(
+    report: RegressionReport | None, *, candidate: ModelVersion, holder: ModelVersion, alias: str
+) -> list[str]:
+    """Why `report` does not allow moving `alias` from `holder` to `candidate` (empty: it does)."""
+    if report is None:
+        return [
+            f"{holder.name}@{alias} is held by version {holder.version}, so a passing regression report against it is required"
+        ]
+    problems = []
+    if not report.passed:
+        failed = ", ".join(s.name for s in report.failures)
+        problems.append(f"the regression report failed (scenarios: {failed})")
+    if report.baseline is None or not _same(report.baseline.ref, report.baseline.artifact_id, holder):
+        tested = "no baseline" if report.baseline is None else report.baseline.label
+        problems.append(f"the report's baseline is {tested}, not the current holder {holder.ref}")
+    if not _same(report.candidate.ref, report.candidate.artifact_id, candidate):
+        problems.append(f"the report tested {report.candidate.label}, not {candidate.ref}")
+    return problems
+
+
+def _same(ref: str | None, artifact_id: str | None, version: ModelVersion) -> bool:
+    return ref == version.ref or (artifact_id is not None and artifact_id == version.artifact_id)

@@ -1,0 +1,81 @@
+"""`Workspace`: the stores the continuous-learning layer reads and writes, opened once.
+
+A workspace bundles the CL store (datasets, models, aliases, reports, schedules), the metadata
+store (artifact records, runs) and the artifact store (the bytes). Public functions take
+`workspace=` and default to the one that `LOOPLINE_HOME` (or `LOOPLINE_DATABASE_URL`) names, the
+same store a `LocalRunner` and the CLI use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from loopline.cl.store import CLStore, MemoryCLStore
+from loopline.core.records import ArtifactRecord, WriteBatch
+from loopline.errors import StoreError
+from loopline.settings import Settings
+from loopline.storage.artifacts import MemoryArtifactStore, load_value, store_value
+from loopline.storage.base import ArtifactStore, MetadataStore
+
+_OPEN: dict[tuple[int, Settings], Workspace] = {}
+
+
+@dataclasses.dataclass
+class Workspace:
+    store: CLStore
+    metadata: MetadataStore
+    artifacts: ArtifactStore
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Workspace:
+        """The workspace of `settings` (default: from the environment). Opened once per process
+        and settings, since opening checks the schema."""
+        chosen = settings or Settings.from_env()
+        key = (os.getpid(), chosen)
+        if key not in _OPEN:
+            _OPEN[key] = cls._connect(chosen)
+        return _OPEN[key]
+
+    @classmethod
+    def _connect(cls, settings: Settings) -> Workspace:
+        from loopline.cl.sql_store import SqlCLStore
+        from loopline.storage.embedded import open_stores
+        from loopline.storage.sql.store import SqlMetadataStore
+
+        metadata, artifacts = open_stores(settings)
+        if not isinstance(metadata, SqlMetadataStore):  # pragma: no cover - team mode comes later
+            raise StoreError("the continuous-learning layer needs a SQL metadata store")
+        return cls(SqlCLStore(metadata.engine, migrate=False), metadata, artifacts)
+
+    @classmethod
+    def in_memory(cls) -> Workspace:
+        """A throwaway workspace (tests, notebooks)."""
+        from loopline.storage.memory import MemoryMetadataStore
+
+        return cls(MemoryCLStore(), MemoryMetadataStore(), MemoryArtifactStore())
+
+    def put(self, value: Any) -> ArtifactRecord:
+        """Store `value` as an artifact, with its record (summary, size) for display."""
+        record = store_value(value, self.artifacts)
+        self.metadata.write(WriteBatch(artifacts=[record]))
+        return record
+
+    def get(self, artifact_id: str) -> Any:
+        """The value of an artifact (its hash is checked)."""
+        return load_value(artifact_id, self.artifacts)
+
+
+def resolve(workspace: Workspace | None) -> Workspace:
+    return workspace if workspace is not None else Workspace.open()
+
+
+def referenced_artifact_ids(metadata: MetadataStore) -> set[str]:
+    """Artifacts the CL layer refers to in the database of `metadata` (for `loopline gc`)."""
+    from loopline.cl.sql_store import SqlCLStore
+    from loopline.storage.sql.store import SqlMetadataStore
+
+    if not isinstance(metadata, SqlMetadataStore):  # pragma: no cover - team mode comes later
+        return set()
+    return SqlCLStore(metadata.engine, migrate=False).referenced_artifact_ids()
