@@ -150,7 +150,7 @@ def check_fits(name: str, resources: ResourceRequirements, nodes: Sequence[NodeS
     cpus = task_cpus(resources)
     if any(node.fits(cpus, resources.gpus, resources.memory) for node in nodes):
         return
-    wants = [f"{cpus:g} CPUs"]
+    wants = [f"{cpus:g} CPU" + ("" if cpus == 1 else "s")]
     if resources.gpus:
         wants.append(f"{resources.gpus} GPU(s)")
     if resources.memory is not None:
