@@ -492,10 +492,10 @@ class RayRunner(LocalRunner):
 
     Tracking, caching, retries, timeouts, cancellation and reruns are LocalRunner's.
 
-    - `address`: the cluster (`ray://HOST:10001`, or `HOST:6379` from one of its nodes). Without
-      it the runner joins the Ray instance this process already uses, the one of the environment
-      (`RAY_ADDRESS`, or one started with `ray start` on this machine), or starts a local one
-      (of `num_cpus` CPUs, default all) that stops when the process exits.
+    - `address`: the cluster (`ray://HOST:10001`, or `HOST:6379` from one of its nodes), used
+      when this process is not connected to Ray yet. Without it the runner joins the Ray of the
+      environment (`RAY_ADDRESS`, or one started with `ray start` on this machine), or starts a
+      local one (of `num_cpus` CPUs, default all) that stops when the process exits.
     - `runtime_env`: Ray's runtime environment for the job, e.g. `{"working_dir": "."}` to ship
       your code to a cluster whose image lacks it.
     - `autoscaling=True`: the cluster grows on demand (KubeRay's autoscaler): steps that no
@@ -553,7 +553,7 @@ class RayRunner(LocalRunner):
         connect(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env)
         self._nodes = cluster_nodes()
         with super()._environment() as env:
-            fields = {f.name: getattr(env, f.name) for f in dataclasses.fields(env)}
+            fields = {f.name: getattr(env, f.name) for f in dataclasses.fields(env) if f.init}
             yield RayEnvironment(**fields, nodes=self._nodes, autoscaling=self.autoscaling)
 
     def _executors(self, artifacts: ArtifactStore) -> Any:
