@@ -258,9 +258,10 @@ class SqlCLStore:
             raise ScheduleNotFoundError(schedule_missing_message(name))
 
     def claim_slot(self, slot: Slot) -> bool:
-        stmt = self._insert(t.schedule_slots).on_conflict_do_nothing(index_elements=["schedule", "key"])
+        s = t.schedule_slots
+        stmt = self._insert(s).on_conflict_do_nothing(index_elements=["schedule", "key"]).returning(s.c.key)
         with write_transaction(self.engine) as conn:
-            return bool(conn.execute(stmt, dataclasses.asdict(slot)).rowcount == 1)
+            return conn.execute(stmt, dataclasses.asdict(slot)).first() is not None
 
     def update_slot(
         self,

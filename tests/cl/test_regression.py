@@ -191,6 +191,21 @@ def test_per_class_metrics_auroc_and_user_metrics() -> None:
     assert scored.passed and scored.scenario("all").candidate["auroc"] == 1.0
 
 
+def test_user_metrics_can_use_scores_and_prefer_lower_values() -> None:
+    data = golden()
+
+    def mean_doubt(labels: np.ndarray, predictions: np.ndarray, scores: np.ndarray) -> float:
+        return float(1 - scores.max(axis=1).mean())
+
+    doubt = Metric(mean_doubt, higher_is_better=False, needs_scores=True)
+    confident = Predictions(data.labels, scores=np.eye(4)[data.labels])  # type: ignore[index]
+    hesitant = Predictions(data.labels, scores=np.full((200, 4), 0.25))
+    scenario = Scenario("all", no_regression=("doubt",), rule="tolerance", tolerance=0.1)
+    metrics = {"doubt": doubt}
+    assert not regression_test(hesitant, data, [scenario], confident, metrics=metrics).passed
+    assert regression_test(confident, data, [scenario], hesitant, metrics=metrics).passed
+
+
 def test_regression_metrics_decide_by_tolerance_in_the_right_direction() -> None:
     targets = np.linspace(0, 10, 100)
     data = Dataset("houses", targets.reshape(-1, 1), targets, ids=[f"h{i}" for i in range(100)])
