@@ -82,6 +82,32 @@ def trivial_chain(n: int, standalone: bool) -> int:
     return value  # type: ignore[return-value]
 
 
+def burn_cpu(seconds: float) -> None:
+    start = time.thread_time()
+    while time.thread_time() - start < seconds:
+        pass
+
+
+def identity(x: int) -> int:
+    return x
+
+
+def plain_ray_fan_out(n: int, seconds: float) -> None:
+    """The same work as plain Ray tasks: what this machine allows, without Loopline."""
+    task = ray.remote(burn_cpu)
+    ray.get([task.remote(seconds) for _ in range(n)])
+
+
+def plain_ray_trivial(n: int, chained: bool) -> None:
+    task = ray.remote(identity)
+    if chained:
+        value = 0
+        for _ in range(n):
+            value = ray.get(task.remote(value))
+    else:
+        ray.get([task.remote(i) for i in range(n)])
+
+
 def timed(run: Callable[[], Any]) -> float:
     start = time.perf_counter()
     run()
@@ -122,6 +148,11 @@ def main() -> None:
             wall = timed(lambda r=runner, a=alone: r.run(fan_out(n, seconds, a)))
             baseline = baseline or wall
             print(f"| {label} | {wall:.2f} | {wall / baseline:.2f} |", flush=True)
+        plain_ray_fan_out(4, 0.01)
+        wall = timed(lambda: plain_ray_fan_out(n, seconds))
+        print(
+            f"| plain Ray tasks, no Loopline (reference) | {wall:.2f} | {wall / baseline:.2f} |", flush=True
+        )
 
         t = args.trivial_steps
         print(f"\n## Trivial steps: overhead per step (ms), {t} fanned out, {t // 3} chained\n")
@@ -136,6 +167,10 @@ def main() -> None:
             fan = timed(lambda r=runner, a=alone: r.run(trivial_fan_out(t, a))) / (t + 1)
             chain = timed(lambda r=runner, a=alone: r.run(trivial_chain(t // 3, a))) / (t // 3 + 1)
             print(f"| {label} | {fan * 1000:.2f} | {chain * 1000:.2f} |", flush=True)
+        plain_ray_trivial(10, chained=False)
+        fan = timed(lambda: plain_ray_trivial(t, chained=False)) / t
+        chain = timed(lambda: plain_ray_trivial(t // 3, chained=True)) / (t // 3)
+        print(f"| plain Ray tasks, no Loopline (reference) | {fan * 1000:.2f} | {chain * 1000:.2f} |")
     finally:
         ray.shutdown()
 

@@ -353,10 +353,25 @@ _LOST = (
 _STOP = object()
 
 
-def _relay() -> Any:
-    """This job's relay actor (one per driver, shared by its runners)."""
-    name = f"loopline-relay-{ray.get_runtime_context().get_job_id()}"
-    return _Relay.options(name=name, get_if_exists=True).remote()
+class _RelayHandle:
+    """The relay actor of this process's Ray job, shared by its runners. The handle is held here
+    for the life of the job: Ray ends an actor once no handle to it remains."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.job: str | None = None
+        self.actor: Any = None
+
+    def get(self) -> Any:
+        context = ray.get_runtime_context()
+        job = f"{context.gcs_address}/{context.get_job_id()}"
+        with self.lock:
+            if job != self.job:
+                self.job, self.actor = job, _Relay.remote()
+            return self.actor
+
+
+_RELAY = _RelayHandle()
 
 
 class RayExecutor:
@@ -370,7 +385,8 @@ class RayExecutor:
         self.reporter = reporter
         self.size = size
         self._session = cloudpickle.dumps(_Session(artifacts.url, tuple(sys.path)))
-        self._relay = _relay()
+        self._relay = _RELAY.get()
+        self._relay_works = True
         self._key = uuid.uuid4().hex
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
@@ -469,10 +485,17 @@ class RayExecutor:
 
     def _drain(self) -> None:
         with self._drain_lock:
+            if not self._relay_works:
+                return
             try:
                 messages = ray.get(self._relay.drain.remote(self._key), timeout=30)
             except (ray.exceptions.RayError, TimeoutError):
-                logger.warning("could not collect the output of running steps", exc_info=True)
+                self._relay_works = False
+                logger.warning(
+                    "cannot collect the output of running steps from Ray; what steps print from now "
+                    "on arrives when they end",
+                    exc_info=True,
+                )
                 return
             self._deliver(messages)
 
