@@ -30,6 +30,10 @@ class PromotionRefusedError(LooplineError):
     """A promotion lacks the passing regression report it needs (or names the wrong models)."""
 
 
+class GitHubStatusError(LooplineError):
+    """GitHub could not be reached, or refused a commit status."""
+
+
 class AliasMovedError(LooplineError):
     """An alias moved while a promotion was being decided; decide again on the new holder."""
 
@@ -38,6 +42,7 @@ __all__ = [
     "AliasMovedError",
     "DatasetNotFoundError",
     "DatasetOverlapError",
+    "GitHubStatusError",
     "ModelNotFoundError",
     "PromotionRefusedError",
     "ScheduleNotFoundError",

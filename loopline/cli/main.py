@@ -46,6 +46,9 @@ def _register() -> None:
     cli.add_command(__import__("loopline.cli.server", fromlist=["server"]).server)
     for command in runs.COMMANDS:
         cli.add_command(command)
+    from loopline.cli.ci import ci
+
+    cli.add_command(ci)
 
 
 _register()
