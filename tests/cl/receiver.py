@@ -7,10 +7,7 @@ import dataclasses
 import http.server
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 
 @dataclasses.dataclass
@@ -53,9 +50,3 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running

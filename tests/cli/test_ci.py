@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 import loopline
 from loopline.cl.workspace import Workspace
 from loopline.cli.main import cli
-from tests.cl.receiver import Receiver, receiver  # noqa: F401 - fixture
+from tests.cl.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits_regression" / "pipeline.py"
@@ -52,6 +53,12 @@ def invoke(*args: str) -> tuple[int, str]:
 def git(repo: Path, *args: str) -> None:
     identity = ["-c", "user.name=CI", "-c", "user.email=ci@example.com"]
     subprocess.run(["git", *identity, *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
 
 
 @pytest.fixture
