@@ -329,7 +329,7 @@ def _execute(
             "there, or pass RayRunner(runtime_env={'working_dir': ...})"
         )
         info = ErrorInfo(type(error).__name__, message, user_error=False)
-        return StepResult(run_id, attempt, error=RuntimeError(message), error_info=info)
+        return StepResult(run_id, attempt, error=UsageError(message), error_info=info)
 
     def on_log(stream: str, text: str) -> None:
         outbox.add(("log", run_id, stream, text))
