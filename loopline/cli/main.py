@@ -47,8 +47,10 @@ def _register() -> None:
     for command in runs.COMMANDS:
         cli.add_command(command)
     from loopline.cli.ci import ci
+    from loopline.cli.schedule import schedule
 
     cli.add_command(ci)
+    cli.add_command(schedule)
 
 
 _register()

@@ -1,0 +1,281 @@
+"""Schedules: pipelines that run by themselves, on a cron or when a dataset grows.
+
+`add_schedule` checks the target and its parameters up front; `Scheduler.tick(now)` decides
+which schedules are due, claims their slots in the store (a slot is claimed once, whatever the
+number of schedulers or restarts) and launches each due pipeline in a worker process.
+
+Missed slots (the scheduler was down, or busy): when a tick finds several cron slots due since
+the last one that ran, it runs only the LATEST of them, once, and records how many earlier ones
+it skipped. Slots that passed while the schedule was paused never run. A dataset trigger fires
+once when the dataset has gained at least N examples since the version the last run saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from loopline.cl.cron import CronExpression
+from loopline.cl.errors import DatasetNotFoundError
+from loopline.cl.records import CronTrigger, DatasetTrigger, Schedule, Slot, Trigger, Webhook
+from loopline.cl.store import CLStore
+from loopline.core.clock import Clock, SystemClock
+from loopline.errors import UsageError
+from loopline.settings import Settings
+
+MAX_COUNTED_MISSES = 10_000
+
+
+# -- managing schedules ------------------------------------------------------------------------
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    CronExpression.parse(expression)
+    return CronTrigger(expression.strip())
+
+
+def dataset_trigger(store: CLStore, dataset: str, min_new: int) -> DatasetTrigger:
+    """Fires once `dataset` gained `min_new` examples after its current latest version."""
+    if min_new < 1:
+        raise UsageError(f"--min-new must be at least 1, got {min_new}")
+    try:
+        since = store.get_dataset_version(dataset).version
+    except DatasetNotFoundError:
+        since = 0  # not created yet: its first versions count
+    return DatasetTrigger(dataset, min_new, since)
+
+
+def check_target(target: str, params: Sequence[str]) -> str:
+    """The target as an absolute FILE.py:FUNC after checking that it loads and that `params`
+    fit its signature (so mistakes surface now, not at 2 am)."""
+    from loopline.sdk.targets import Target, parse_params, split_params
+
+    parsed = Target.parse(target)
+    parse_params(parsed.load(), split_params(params))
+    return f"{parsed.file}:{parsed.func_name or 'pipeline'}"
+
+
+def add_schedule(
+    store: CLStore,
+    name: str,
+    target: str,
+    params: Sequence[str],
+    trigger: Trigger,
+    *,
+    now: dt.datetime,
+    created_by: str,
+    webhooks: Sequence[Webhook] = (),
+    cwd: str | None = None,
+) -> Schedule:
+    if not name or name != name.strip() or "/" in name:
+        raise UsageError(f"schedule name {name!r}: use a plain name such as 'nightly-digits'")
+    schedule = Schedule(
+        name=name,
+        target=check_target(target, params),
+        params=tuple(params),
+        trigger=trigger,
+        created_at=now,
+        created_by=created_by,
+        active_since=now,
+        cwd=cwd if cwd is not None else os.getcwd(),
+        webhooks=tuple(webhooks),
+    )
+    store.add_schedule(schedule)
+    return schedule
+
+
+def pause(store: CLStore, name: str) -> Schedule:
+    schedule = dataclasses.replace(store.get_schedule(name), paused=True)
+    store.update_schedule(schedule)
+    return schedule
+
+
+def resume(store: CLStore, name: str, *, now: dt.datetime) -> Schedule:
+    """Active again from `now`: slots that passed while paused never run."""
+    current = store.get_schedule(name)
+    if not current.paused:
+        return current
+    schedule = dataclasses.replace(current, paused=False, active_since=now)
+    store.update_schedule(schedule)
+    return schedule
+
+
+def next_run(schedule: Schedule, now: dt.datetime) -> str:
+    """When the schedule fires next, in words (for listings)."""
+    if schedule.paused:
+        return "paused"
+    if isinstance(schedule.trigger, CronTrigger):
+        upcoming = CronExpression.parse(schedule.trigger.expression).next_after(now)
+        return "never" if upcoming is None else upcoming.strftime("%Y-%m-%d %H:%M UTC")
+    return f"when {schedule.trigger.dataset} gains {schedule.trigger.min_new} examples"
+
+
+# -- deciding what is due ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Due:
+    """A slot that should run now, and what was skipped to get there."""
+
+    schedule: Schedule
+    slot: Slot
+    skipped: int = 0
+
+
+def due(store: CLStore, schedule: Schedule, now: dt.datetime) -> Due | None:
+    """The slot of `schedule` to run at `now`, if any (not claimed yet)."""
+    if schedule.paused:
+        return None
+    if isinstance(schedule.trigger, CronTrigger):
+        return _due_cron(store, schedule, schedule.trigger, now)
+    return _due_dataset(store, schedule, schedule.trigger, now)
+
+
+def _due_cron(store: CLStore, schedule: Schedule, trigger: CronTrigger, now: dt.datetime) -> Due | None:
+    cron = CronExpression.parse(trigger.expression)
+    latest = cron.latest_at_or_before(now)
+    anchor = schedule.active_since
+    previous = store.slots(schedule.name, limit=1)
+    if previous:
+        anchor = max(anchor, previous[0].due_at)
+    if latest is None or latest <= anchor:
+        return None
+    skipped = 0
+    moment = cron.next_after(anchor)
+    while moment is not None and moment < latest and skipped < MAX_COUNTED_MISSES:
+        skipped += 1
+        moment = cron.next_after(moment)
+    detail = f"skipped {skipped} missed slot(s) before this one" if skipped else ""
+    slot = Slot(schedule.name, latest.isoformat(), latest, now, "claimed", detail=detail)
+    return Due(schedule, slot, skipped)
+
+
+def _due_dataset(store: CLStore, schedule: Schedule, trigger: DatasetTrigger, now: dt.datetime) -> Due | None:
+    previous = store.slots(schedule.name, limit=1)
+    seen = (
+        previous[0].dataset_version
+        if previous and previous[0].dataset_version is not None
+        else trigger.since_version
+    )
+    newer = [v for v in store.dataset_versions(trigger.dataset) if v.version > seen]
+    gained = sum(v.added for v in newer)
+    if not newer or gained < trigger.min_new:
+        return None
+    latest = newer[-1]
+    detail = f"{trigger.dataset} gained {gained} examples (versions {seen + 1}-{latest.version})"
+    slot = Slot(schedule.name, latest.ref, now, now, "claimed", detail=detail, dataset_version=latest.version)
+    return Due(schedule, slot)
+
+
+# -- launching ---------------------------------------------------------------------------------
+
+
+class Launched(Protocol):
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+class Launcher(Protocol):
+    def launch(self, schedule: Schedule, slot: Slot) -> Launched:
+        """Start the schedule's pipeline for `slot` (in the background); returns a handle."""
+
+
+class ProcessLauncher:
+    """Runs each firing in its own worker process (`python -m loopline.cl.schedule_worker`),
+    tracked in the stores `settings` name; its output goes to `<home>/schedules/<name>.log`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def launch(self, schedule: Schedule, slot: Slot) -> Launched:
+        env = {
+            **os.environ,
+            "LOOPLINE_HOME": str(self.settings.home),
+            "LOOPLINE_DATABASE_URL": self.settings.database_url,
+            "LOOPLINE_ARTIFACTS_URL": self.settings.artifacts_url,
+        }
+        logs = self.settings.home / "schedules"
+        logs.mkdir(parents=True, exist_ok=True)
+        cwd = schedule.cwd if schedule.cwd and Path(schedule.cwd).is_dir() else None
+        with open(logs / f"{schedule.name}.log", "ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "loopline.cl.schedule_worker", schedule.name, slot.key],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C of the server does not kill running pipelines
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class Firing:
+    due: Due
+    handle: Launched
+
+
+class Scheduler:
+    """Runs due schedules. `tick(now)` does one pass; `serve()` ticks until `stop()`.
+
+    Any number of schedulers (and restarts of them) may share a store: a slot is claimed in
+    the store before it is launched, and a claimed slot is never launched again."""
+
+    def __init__(self, store: CLStore, launcher: Launcher, *, clock: Clock | None = None) -> None:
+        self.store = store
+        self.launcher = launcher
+        self.clock = clock or SystemClock()
+        self.launched: list[Firing] = []
+        self._events: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Scheduler:
+        from loopline.cl.workspace import Workspace
+
+        return cls(Workspace.open(settings).store, ProcessLauncher(settings), clock=clock)
+
+    def tick(self, now: dt.datetime | None = None) -> list[Firing]:
+        """Launch every due slot (as of `now`, default the clock's time); returns them."""
+        moment = now or self.clock.now()
+        fired = []
+        with self._lock:
+            for schedule in self.store.list_schedules():
+                decision = due(self.store, schedule, moment)
+                if decision is None or not self.store.claim_slot(decision.slot):
+                    continue
+                try:
+                    handle = self.launcher.launch(schedule, decision.slot)
+                except OSError as error:
+                    self.store.update_slot(
+                        schedule.name, decision.slot.key, state="lost", detail=f"launch failed: {error}"
+                    )
+                    continue
+                fired.append(Firing(decision, handle))
+            self.launched += fired
+        return fired
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for every pipeline launched so far to finish."""
+        for firing in self.launched:
+            firing.handle.wait(timeout)
+
+    def serve(self, interval_s: float = 30.0) -> None:
+        """Tick every `interval_s` seconds until `stop()` is called."""
+        while True:
+            self.tick()
+            if self.clock.wait(self._events, interval_s) is not None:
+                return
+
+    def stop(self) -> None:
+        self._events.put("stop")
+
+    def __repr__(self) -> str:
+        return f"Scheduler({len(self.store.list_schedules())} schedules)"
