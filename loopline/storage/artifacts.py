@@ -25,9 +25,13 @@ from loopline.storage.base import ArtifactReader, ArtifactStore
 _HEX = set("0123456789abcdef")
 
 
+def is_artifact_id(text: str) -> bool:
+    return len(text) == 64 and set(text) <= _HEX
+
+
 def check_artifact_id(artifact_id: str) -> str:
     """Artifact ids are 64 lowercase hex digits; anything else (a path!) is refused."""
-    if len(artifact_id) != 64 or not set(artifact_id) <= _HEX:
+    if not is_artifact_id(artifact_id):
         raise ArtifactNotFoundError(f"{artifact_id!r} is not an artifact id (64 hex digits)")
     return artifact_id
 
@@ -123,7 +127,7 @@ class LocalArtifactStore:
         return VerifyingReader(stream, artifact_id, str(path))
 
     def exists(self, artifact_id: str) -> bool:
-        return self.path(artifact_id).exists()
+        return is_artifact_id(artifact_id) and self.path(artifact_id).exists()
 
     def delete(self, artifact_id: str) -> None:
         self.path(artifact_id).unlink(missing_ok=True)
@@ -149,10 +153,15 @@ class FsspecArtifactStore:
     def put(self, encoded: Encoded) -> str:
         tmp = f"{self._root}/tmp/{secrets.token_hex(12)}"
         hasher = new_hasher()
-        with self.fs.open(tmp, "wb") as out:
-            for chunk in encoded.chunks():
-                hasher.update(chunk)
-                out.write(chunk)
+        try:
+            with self.fs.open(tmp, "wb") as out:
+                for chunk in encoded.chunks():
+                    hasher.update(chunk)
+                    out.write(chunk)
+        except BaseException:
+            if self.fs.exists(tmp):  # closing the file on the way out may have written it
+                self.fs.rm(tmp)
+            raise
         artifact_id = hasher.hexdigest()
         final = self._key(artifact_id)
         if self.fs.exists(final):
@@ -170,7 +179,7 @@ class FsspecArtifactStore:
         return VerifyingReader(stream, artifact_id, key)
 
     def exists(self, artifact_id: str) -> bool:
-        return bool(self.fs.exists(self._key(artifact_id)))
+        return is_artifact_id(artifact_id) and bool(self.fs.exists(self._key(artifact_id)))
 
     def delete(self, artifact_id: str) -> None:
         if self.exists(artifact_id):
@@ -199,8 +208,9 @@ class MemoryArtifactStore:
         return artifact_id
 
     def open(self, artifact_id: str) -> ArtifactReader:
+        check_artifact_id(artifact_id)
         try:
-            data = self._data[check_artifact_id(artifact_id)]
+            data = self._data[artifact_id]
         except KeyError:
             raise ArtifactNotFoundError(f"artifact {artifact_id} is not in memory") from None
         return VerifyingReader(io.BytesIO(data), artifact_id, "memory")

@@ -11,6 +11,7 @@ each other's rows. (Creating a database costs a third of a second; emptying one,
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import socket
@@ -58,25 +59,30 @@ def _run_as_postgres(*args: str | Path) -> None:
     subprocess.run(command, check=True, capture_output=True, cwd="/")
 
 
-def _missing_server(reason: str) -> None:
+def _require_postgres() -> None:
+    """Skip (saying why) without a server to start or a driver; fail instead on CI."""
+    reason = None
+    if not (PG_BIN / "initdb").exists():
+        reason = f"no PostgreSQL binaries in {PG_BIN} (`make postgres-deps` installs them)"
+    elif importlib.util.find_spec("psycopg") is None:
+        reason = "the psycopg driver is not installed (`pip install loopline[postgres]`)"
+    if reason is None:
+        return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the PostgreSQL tests (see `make postgres-deps`)")
-    pytest.skip(f"{reason}: PostgreSQL tests skipped (install it with `make postgres-deps`)")
+        pytest.fail(f"CI must run the PostgreSQL tests, but {reason}")
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The URL of a running server (database `postgres`), stopped at the end of the session."""
-    if not (PG_BIN / "initdb").exists():
-        _missing_server(f"no PostgreSQL binaries in {PG_BIN}")
-    pytest.importorskip("psycopg")
+    _require_postgres()
     root = Path(tempfile.mkdtemp(prefix="loopline-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     data, log, port = root / "data", root / "server.log", _free_port()
-    _run_as_postgres(
-        PG_BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-locale", "-E", "UTF8"
-    )
+    initdb = ["-D", data, "-U", "postgres", "--auth=trust", "--no-locale", "--encoding=UTF8", "--no-sync"]
+    _run_as_postgres(PG_BIN / "initdb", *initdb)
     options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} -c fsync=off"
     try:
         _run_as_postgres(PG_BIN / "pg_ctl", "start", "--wait", "-D", data, "-l", log, "-o", options)

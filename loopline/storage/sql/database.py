@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,18 +23,25 @@ def create_sql_engine(url: str) -> sa.Engine:
     that take the write lock up front (BEGIN IMMEDIATE), so concurrent writers queue instead of
     failing with "database is locked"."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 60, "check_same_thread": False}, json_serializer=dump_json
+        )
         sa.event.listen(engine, "connect", _configure_sqlite_connection)
         sa.event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, json_serializer=dump_json)
     except (ImportError, sa.exc.ArgumentError) as exc:
         raise StoreError(
             f"cannot use database {url!r}: {exc}. For PostgreSQL, install `loopline[postgres]`"
         ) from exc
+
+
+def dump_json(value: Any) -> str:
+    """JSON as typed, without \\u escapes, so text search can look inside JSON columns."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
@@ -86,11 +94,23 @@ def upgrade(engine: sa.Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
 
 
+_PG_LOCK_KEY = 0x4C4F4F504C494E45  # "LOOPLINE": the advisory lock that serializes migrations
+
+
 @contextlib.contextmanager
 def _migration_lock(engine: sa.Engine) -> Iterator[None]:
-    """Several processes may open a fresh embedded store at once: migrate one at a time."""
-    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-    if not database:
+    """Several processes may open a fresh store at once: migrate one at a time (a lock file next
+    to a SQLite database, an advisory lock on PostgreSQL)."""
+    backend, database = engine.url.get_backend_name(), engine.url.database
+    if backend == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
+        return
+    if backend != "sqlite" or not database or database == ":memory:":
         yield
         return
     with open(f"{database}.migrate.lock", "w") as lock:

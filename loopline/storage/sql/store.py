@@ -32,7 +32,7 @@ from loopline.errors import ArtifactNotFoundError, RunNotFoundError
 from loopline.storage.base import PipelineStats, RunPage
 from loopline.storage.paging import decode_cursor, encode_cursor
 from loopline.storage.sql import tables as t
-from loopline.storage.sql.database import create_sql_engine, upgrade, write_transaction
+from loopline.storage.sql.database import create_sql_engine, dump_json, upgrade, write_transaction
 
 # Columns a runner's snapshot must never overwrite on upsert.
 _STORE_OWNED = {"id", "created_at", "cancel_requested"}
@@ -121,8 +121,9 @@ class SqlMetadataStore:
             clauses.append(_contains(c.name, f.name))
         if f.function is not None:
             clauses.append(c.function == f.function)
-        for tag in f.tags:
-            clauses.append(sa.cast(c.tags, sa.Text).contains(_json_string(tag), autoescape=True))
+        for tag in f.tags:  # the tag with its quotes, case-sensitively (SQLite's LIKE is not)
+            position = sa.func.strpos if self._dialect == "postgresql" else sa.func.instr
+            clauses.append(position(sa.cast(c.tags, sa.Text), dump_json(tag)) > 0)
         if f.root_only:
             clauses.append(c.parent_id.is_(None))
         if f.root_id is not None:
@@ -141,7 +142,7 @@ class SqlMetadataStore:
                     _contains(c.id, f.search),
                     # Inside the tags' JSON text, the needle as JSON writes it cannot match
                     # across two tags (it has no unescaped quote).
-                    _contains(sa.cast(c.tags, sa.Text), _json_string(f.search)[1:-1]),
+                    _contains(sa.cast(c.tags, sa.Text), dump_json(f.search)[1:-1]),
                 )
             )
         return clauses
@@ -338,12 +339,6 @@ class SqlMetadataStore:
 
 
 # -- row conversion ----------------------------------------------------------------------------
-
-
-def _json_string(text: str) -> str:
-    import json
-
-    return json.dumps(text)
 
 
 def _contains(column: sa.ColumnElement[Any], part: str) -> sa.ColumnElement[bool]:

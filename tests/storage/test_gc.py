@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from loopline.core.records import InputRef, RunState, WriteBatch
+from loopline.storage.artifacts import MemoryArtifactStore, store_value
+from loopline.storage.gc import GcReport, collect_garbage
+from loopline.storage.memory import MemoryMetadataStore
+from tests.storage.metadata_conformance import at, child, make_run
+
+
+class Stores:
+    """A metadata and an artifact store, and helpers to fill them."""
+
+    def __init__(self) -> None:
+        self.metadata = MemoryMetadataStore()
+        self.artifacts = MemoryArtifactStore()
+
+    def artifact(self, value: object, minutes: float = 0) -> str:
+        record = dataclasses.replace(store_value(value, self.artifacts), created_at=at(minutes))
+        self.metadata.write(WriteBatch(artifacts=[record]))
+        return record.id
+
+    def pipeline(self, root_id: str, *, ended: float | None, output: str | None = None) -> None:
+        state = RunState.SUCCEEDED if ended is not None else RunState.RUNNING
+        root = make_run(root_id, state=state, ended_at=None if ended is None else at(ended), output_id=output)
+        step = child(f"{root_id}-step", root_id, inputs={"x": InputRef(output)} if output else {})
+        self.metadata.write(WriteBatch(runs=[root, step]))
+
+    def gc(self, cutoff: float, *, dry_run: bool = False, keep_artifacts: tuple[str, ...] = ()) -> GcReport:
+        return collect_garbage(
+            self.metadata, self.artifacts, at(cutoff), dry_run=dry_run, keep_artifacts=keep_artifacts
+        )
+
+
+@pytest.fixture
+def stores() -> Stores:
+    return Stores()
+
+
+def test_pipelines_that_ended_before_the_cutoff_are_deleted_with_their_steps(stores: Stores) -> None:
+    stores.pipeline("old", ended=1)
+    stores.pipeline("recent", ended=20)
+    report = stores.gc(10)
+    assert sorted(r.id for r in stores.metadata.list_runs().runs) == ["recent", "recent-step"]
+    assert (report.pipelines, report.runs) == (1, 2)
+
+
+def test_unfinished_pipelines_are_kept(stores: Stores) -> None:
+    stores.pipeline("running", ended=None)
+    stores.gc(10)
+    assert stores.metadata.count_runs() == 2
+
+
+def test_artifacts_of_deleted_pipelines_are_deleted(stores: Stores) -> None:
+    output = stores.artifact("result")
+    stores.pipeline("old", ended=1, output=output)
+    report = stores.gc(10)
+    assert not stores.artifacts.exists(output) and report.artifacts == 1
+
+
+def test_artifacts_still_referenced_are_kept(stores: Stores) -> None:
+    shared = stores.artifact("shared")
+    stores.pipeline("old", ended=1, output=shared)
+    stores.pipeline("recent", ended=20, output=shared)
+    stores.gc(10)
+    assert stores.artifacts.exists(shared)
+
+
+def test_artifacts_newer_than_the_cutoff_are_kept(stores: Stores) -> None:
+    fresh = stores.artifact("being written", minutes=30)
+    stores.gc(10)
+    assert stores.artifacts.exists(fresh)
+
+
+def test_artifacts_without_a_record_are_kept(stores: Stores) -> None:
+    unrecorded = store_value("no record yet", stores.artifacts).id
+    stores.gc(10)
+    assert stores.artifacts.exists(unrecorded)
+
+
+def test_kept_artifacts_are_kept(stores: Stores) -> None:
+    pinned = stores.artifact("pinned")
+    stores.gc(10, keep_artifacts=(pinned,))
+    assert stores.artifacts.exists(pinned)
+
+
+def test_a_dry_run_deletes_nothing_but_reports_everything(stores: Stores) -> None:
+    output = stores.artifact("result")
+    stores.pipeline("old", ended=1, output=output)
+    report = stores.gc(10, dry_run=True)
+    assert stores.metadata.count_runs() == 2 and stores.artifacts.exists(output)
+    assert (report.pipelines, report.runs, report.artifacts) == (1, 2, 1)
