@@ -47,10 +47,12 @@ def _register() -> None:
     for command in runs.COMMANDS:
         cli.add_command(command)
     from loopline.cli.ci import ci
+    from loopline.cli.datasets import datasets
+    from loopline.cli.models import models
     from loopline.cli.schedule import schedule
 
-    cli.add_command(ci)
-    cli.add_command(schedule)
+    for cl_command in (ci, datasets, models, schedule):
+        cli.add_command(cl_command)
 
 
 _register()

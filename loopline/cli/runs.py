@@ -209,9 +209,15 @@ def gc(days: float, dry_run: bool) -> None:
     """Delete old finished pipelines and the artifacts nothing references any more."""
     if days < 0:
         raise UsageError("--older-than must be a number of days >= 0")
+    from loopline.cl.workspace import referenced_artifact_ids
+
     client = Client()
     report = collect_garbage(
-        client.metadata, client.artifacts, utcnow() - dt.timedelta(days=days), dry_run=dry_run
+        client.metadata,
+        client.artifacts,
+        utcnow() - dt.timedelta(days=days),
+        dry_run=dry_run,
+        keep_artifacts=referenced_artifact_ids(client.metadata),  # datasets, models, reports
     )
     verb = "would delete" if dry_run else "deleted"
     click.echo(
