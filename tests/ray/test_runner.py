@@ -131,6 +131,36 @@ def chatty(marker: str) -> bool:
     return True
 
 
+class Blob:
+    """A value that records which process decodes it (in the file named in its bytes)."""
+
+    def __init__(self, journal: str, size: int) -> None:
+        self.journal = journal
+        self.size = size
+
+
+def load_blob(raw: bytes) -> Blob:
+    journal, _, data = raw.partition(b"\n")
+    with open(journal, "a") as file:
+        file.write(f"{os.getpid()}\n")
+    return Blob(journal.decode(), len(data))
+
+
+loopline.register_type(
+    Blob, serialize=lambda b: b.journal.encode() + b"\n" + bytes(b.size), deserialize=load_blob
+)
+
+
+@loopline.func
+def make_blob(journal: str) -> Blob:
+    return Blob(journal, 10_000_000)
+
+
+@loopline.func
+def blob_size(blob: Blob) -> int:
+    return blob.size
+
+
 def test_a_fan_out_runs_as_parallel_ray_tasks(
     ray_runner: RayRunner, client: loopline.Client, tmp_path: Path
 ) -> None:
@@ -149,6 +179,15 @@ def test_nested_runs_form_a_tree(ray_runner: RayRunner, client: loopline.Client)
     ray_runner.run(future)
     children = client.children(future.id)
     assert len(children) == 3 and {c.state for c in children} == {RunState.SUCCEEDED}
+
+
+def test_outputs_travel_through_the_artifact_store_not_the_driver(
+    ray_runner: RayRunner, tmp_path: Path
+) -> None:
+    journal = tmp_path / "decoded-by"
+    assert ray_runner.run(blob_size(make_blob(str(journal)))) == 10_000_000
+    readers = {int(pid) for pid in journal.read_text().split()}
+    assert readers and os.getpid() not in readers
 
 
 def test_a_cached_step_does_not_run_again(
