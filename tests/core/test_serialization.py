@@ -45,7 +45,7 @@ def registry() -> CodecRegistry:
 # -- round trips -------------------------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(values)
 def test_every_supported_value_roundtrips_with_its_type(value: Any) -> None:
     assert same(roundtrip(value), value)

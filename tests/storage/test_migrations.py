@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import loopline.storage.sql
+from loopline.errors import StoreError
 from loopline.storage.sql.database import (
     HEAD_REVISION,
     alembic_config,
@@ -98,3 +99,12 @@ def test_four_processes_can_open_a_fresh_postgres_store_at_once(empty_postgres_u
     engine = create_sql_engine(empty_postgres_url)
     assert current_revision(engine) == HEAD_REVISION
     engine.dispose()
+
+
+def test_a_database_from_a_newer_loopline_is_refused_clearly(sqlite_file: str) -> None:
+    engine = create_sql_engine(sqlite_file)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreError, match="newer Loopline"):
+        SqlMetadataStore(sqlite_file)

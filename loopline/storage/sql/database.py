@@ -87,11 +87,19 @@ def upgrade(engine: sa.Engine) -> None:
     if current_revision(engine) == HEAD_REVISION:
         return
     with _migration_lock(engine):
-        if current_revision(engine) == HEAD_REVISION:
+        current = current_revision(engine)
+        if current == HEAD_REVISION:
             return
         from alembic import command
+        from alembic.util.exc import CommandError
 
-        command.upgrade(alembic_config(engine), "head")
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        except CommandError as exc:  # most likely a revision this version does not know
+            raise StoreError(
+                f"cannot migrate the database {engine.url!r} from revision {current!r} ({exc}). "
+                "It was probably created by a newer Loopline: upgrade Loopline to use it"
+            ) from exc
 
 
 _PG_LOCK_KEY = 0x4C4F4F504C494E45  # "LOOPLINE": the advisory lock that serializes migrations
