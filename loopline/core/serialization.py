@@ -236,9 +236,12 @@ class _Encoder:
             if not is_by_value_type(cls) and cls.__members__.get(value.name or "") is value:
                 return {"$enum": qualified_name(cls), "name": value.name}
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            if not is_by_value_type(cls):
-                fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-                return {"$dataclass": qualified_name(cls), "fields": fields}
+            fields = dataclasses.fields(value)
+            # Attributes beyond the fields (set in __post_init__, say) only survive pickling.
+            extra = getattr(value, "__dict__", {}).keys() - {f.name for f in fields}
+            if not extra and not is_by_value_type(cls):
+                encoded = {f.name: self.encode(getattr(value, f.name)) for f in fields}
+                return {"$dataclass": qualified_name(cls), "fields": encoded}
         # Exact types only: a subclass (pandas.Timestamp is a datetime) is pickled, not truncated.
         elif cls is dt.datetime:
             return {"$datetime": value.isoformat()}

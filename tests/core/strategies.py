@@ -36,6 +36,16 @@ class Labeled:
     points: tuple[Point, ...] = ()
 
 
+@dataclasses.dataclass
+class Derived:
+    """A dataclass with an attribute that is not a field."""
+
+    x: int
+
+    def __post_init__(self) -> None:
+        self.doubled = self.x * 2
+
+
 class Plain:
     """A class no codec knows: stored with pickle."""
 

@@ -23,7 +23,7 @@ from loopline.core import serialization
 from loopline.core.codecs import install_builtin_codecs
 from loopline.core.serialization import CodecRegistry, decode, encode, register_type
 from loopline.errors import SerializationError
-from tests.core.strategies import Color, Labeled, Permission, Plain, Point, hashables, same, values
+from tests.core.strategies import Color, Derived, Labeled, Permission, Plain, Point, hashables, same, values
 
 
 def roundtrip(value: Any, registry: CodecRegistry = serialization.REGISTRY) -> Any:
@@ -124,6 +124,10 @@ def test_nested_dataclasses_roundtrip() -> None:
 
 def test_dataclasses_are_stored_field_by_field_not_pickled() -> None:
     assert b'"$dataclass":"tests.core.strategies:Point"' in encode(Point(1, 2)).to_bytes()
+
+
+def test_attributes_set_after_init_survive() -> None:
+    assert roundtrip(Derived(3)).doubled == 6
 
 
 def test_a_dataclass_defined_in_a_function_roundtrips() -> None:
