@@ -276,6 +276,8 @@ class MetadataStoreConformance:
             ({"search": "Évaluer"}, ["root2"]),
             ({"search": "équipe"}, ["root2"]),
             ({"search": "00e9"}, []),
+            ({"search": ", "}, []),
+            ({"search": "["}, []),
             ({"root_only": True, "states": [RunState.RUNNING], "search": "val"}, ["root2"]),
         ],
         ids=lambda v: repr(v) if isinstance(v, dict) else "",

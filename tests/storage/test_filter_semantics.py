@@ -14,7 +14,7 @@ from loopline.storage.sql.store import SqlMetadataStore
 from tests.storage.metadata_conformance import at, make_run
 
 # Text that trips naive SQL: LIKE wildcards, the escape character, JSON's quote and backslash.
-ALPHABET = 'abuAB0 é%_/"\\'
+ALPHABET = 'abuAB0 é%_/"\\,[]'
 TAGS = ["gpu", "GPU", "équipe", 'q"uote', "back\\slash", "a b", "100%"]
 FUNCTIONS = ["pkg.a", "pkg.b"]
 

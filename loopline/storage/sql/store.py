@@ -140,9 +140,7 @@ class SqlMetadataStore:
                     _contains(c.name, f.search),
                     _contains(c.function, f.search),
                     _contains(c.id, f.search),
-                    # Inside the tags' JSON text, the needle as JSON writes it cannot match
-                    # across two tags (it has no unescaped quote).
-                    _contains(sa.cast(c.tags, sa.Text), dump_json(f.search)[1:-1]),
+                    _contains(_tags_text(c.tags), dump_json(f.search)[1:-1]),
                 )
             )
         return clauses
@@ -346,6 +344,16 @@ def _contains(column: sa.ColumnElement[Any], part: str) -> sa.ColumnElement[bool
     runs on both sides, so non-ASCII text matches itself whatever the backend's LOWER does."""
     pattern = part.replace("/", "//").replace("%", "/%").replace("_", "/_")
     return sa.func.lower(column).contains(sa.func.lower(sa.literal(pattern, sa.Text)), escape="/")
+
+
+def _tags_text(tags: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The tags' JSON text, `["a", "b"]`, with its brackets and separators replaced by the unit
+    separator character (so `<US>a<US>b<US>`): a search for `, ` or `[` finds no tag, and a search
+    (written as JSON writes it, so without an unescaped quote) cannot span two tags."""
+    text: sa.ColumnElement[Any] = sa.cast(tags, sa.Text)
+    for syntax in ('", "', '["', '"]', "[]"):
+        text = sa.func.replace(text, syntax, "\x1f")
+    return text
 
 
 def _unique(artifacts: Sequence[ArtifactRecord]) -> list[ArtifactRecord]:
