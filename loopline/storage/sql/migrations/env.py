@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import loopline.storage.sql.cl_tables  # noqa: F401 - its tables join `metadata`: autogenerate must see them
 from loopline.storage.sql.database import create_sql_engine
 from loopline.storage.sql.tables import metadata
 
