@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from loopline.cl import metrics as m
 from loopline.cl.datasets import Dataset
 from loopline.cl.predictors import ModelOutputs
-from loopline.cl.report import Check, CheckKind, Flip, ScenarioResult, fmt
+from loopline.cl.report import Check, CheckKind, Flips, ScenarioResult, fmt
 from loopline.cl.scenarios import Scenario
 from loopline.cl.stats import mcnemar_exact, wilson_interval
 from loopline.errors import UsageError
@@ -89,15 +89,10 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
     if ctx.baseline is not None:
         base = ctx.baseline.slice(positions, ctx.labels, ctx.label_values)
         base_values = {name: m.compute(name, base, ctx.user_metrics) for name in names}
-    r2w_ids: tuple[Flip, ...] = ()
-    w2r_ids: tuple[Flip, ...] = ()
-    r2w = w2r = 0
+    right_to_wrong = wrong_to_right = Flips()
     if base is not None and cand.correct is not None and base.correct is not None:
-        worse = base.correct & ~cand.correct
-        better = ~base.correct & cand.correct
-        r2w, w2r = int(np.count_nonzero(worse)), int(np.count_nonzero(better))
-        r2w_ids = _flips(worse, positions, cand, base, ctx)
-        w2r_ids = _flips(better, positions, cand, base, ctx)
+        right_to_wrong = _flips(base.correct & ~cand.correct, positions, cand, base, ctx)
+        wrong_to_right = _flips(~base.correct & cand.correct, positions, cand, base, ctx)
     checks: list[Check] = []
     for metric, threshold in scenario.at_least.items():
         checks.append(_threshold("at_least", metric, cand_values[metric], threshold))
@@ -107,7 +102,15 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
         if base_values is None:
             checks.append(Check("no_regression", metric, None, "skipped", f"{metric}: {ctx.baseline_note}"))
         elif metric == "accuracy" and scenario.rule == "mcnemar":
-            checks.append(_mcnemar(scenario, cand_values[metric], base_values[metric], r2w, w2r))
+            checks.append(
+                _mcnemar(
+                    scenario,
+                    cand_values[metric],
+                    base_values[metric],
+                    right_to_wrong.total,
+                    wrong_to_right.total,
+                )
+            )
         else:
             checks.append(_tolerance(scenario, metric, cand_values[metric], base_values[metric], ctx))
     wrong: tuple[str, ...] = ()
@@ -131,10 +134,8 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
         baseline=base_values,
         candidate_interval=None if cand.correct is None else wilson_interval(cand_ok, size, ctx.confidence),
         baseline_interval=None if base_ok is None else wilson_interval(base_ok, size, ctx.confidence),
-        right_to_wrong=r2w_ids,
-        wrong_to_right=w2r_ids,
-        right_to_wrong_count=r2w,
-        wrong_to_right_count=w2r,
+        right_to_wrong=right_to_wrong,
+        wrong_to_right=wrong_to_right,
         wrong=wrong,
         notes=notes,
     )
@@ -148,17 +149,17 @@ def _metric_names(scenario: Scenario, ctx: Context) -> list[str]:
 
 def _flips(
     which: NDArray[np.bool_], positions: NDArray[np.intp], cand: m.SliceData, base: m.SliceData, ctx: Context
-) -> tuple[Flip, ...]:
+) -> Flips:
     import numpy as np
 
-    chosen = np.flatnonzero(which)[: ctx.max_flips]
-    ids = ctx.golden.ids[positions[chosen]].tolist()
-    labels = cand.labels[chosen].tolist()
-    return tuple(
-        Flip(i, label, c, b)
-        for i, label, c, b in zip(
-            ids, labels, cand.predictions[chosen].tolist(), base.predictions[chosen].tolist()
-        )
+    every = np.flatnonzero(which)
+    chosen = every[: ctx.max_flips]
+    return Flips(
+        ids=tuple(ctx.golden.ids[positions[chosen]].tolist()),
+        labels=tuple(cand.labels[chosen].tolist()),
+        candidate=tuple(cand.predictions[chosen].tolist()),
+        baseline=tuple(base.predictions[chosen].tolist()),
+        total=len(every),
     )
 
 
@@ -269,8 +270,8 @@ def display_examples(
 
     ids: dict[str, None] = {}
     for result in results:
-        for flip in (*result.right_to_wrong, *result.wrong_to_right):
-            ids.setdefault(flip.id)
+        for example_id in (*result.right_to_wrong.ids, *result.wrong_to_right.ids):
+            ids.setdefault(example_id)
         for example_id in result.wrong:
             ids.setdefault(example_id)
     if not ids:

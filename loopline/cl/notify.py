@@ -83,7 +83,7 @@ def regression_detected(
                     {
                         "scenario": s.name,
                         "reason": s.reason,
-                        "right_to_wrong": [f.id for f in s.right_to_wrong[:50]],
+                        "right_to_wrong": list(s.right_to_wrong.ids[:50]),
                     }
                     for s in r.failures
                 ],

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 from loopline.cl.datasets import Dataset
 from loopline.cl.predictors import ModelInfo
@@ -40,14 +41,43 @@ class Check:
     p_value: float | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Flip:
+class Flip(NamedTuple):
     """A golden example whose outcome differs between the models."""
 
     id: str
     label: Any
     candidate: Any  # the candidate's prediction
     baseline: Any  # the baseline's prediction
+
+
+@dataclasses.dataclass(frozen=True)
+class Flips:
+    """The examples that flipped one way, stored as columns (compact, quick to check and
+    store) and read as `Flip` records: `for flip in flips`, `flips[0].id`, `flips[:10]`.
+    Capped at `regression_test(max_flips=...)`; `total` counts them all."""
+
+    ids: tuple[str, ...] = ()
+    labels: tuple[Any, ...] = ()
+    candidate: tuple[Any, ...] = ()
+    baseline: tuple[Any, ...] = ()
+    total: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Flip]:
+        return map(Flip._make, zip(self.ids, self.labels, self.candidate, self.baseline))
+
+    @overload
+    def __getitem__(self, index: int) -> Flip: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Flip]: ...
+
+    def __getitem__(self, index: int | slice) -> Flip | list[Flip]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return Flip(self.ids[index], self.labels[index], self.candidate[index], self.baseline[index])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,12 +92,18 @@ class ScenarioResult:
     baseline: dict[str, float] | None
     candidate_interval: Interval | None  # Wilson interval of the accuracy
     baseline_interval: Interval | None
-    right_to_wrong: tuple[Flip, ...]  # right for the baseline, wrong for the candidate
-    wrong_to_right: tuple[Flip, ...]
-    right_to_wrong_count: int  # the tuples above are capped; these counts are not
-    wrong_to_right_count: int
+    right_to_wrong: Flips  # right for the baseline, wrong for the candidate
+    wrong_to_right: Flips
     wrong: tuple[str, ...] = ()  # ids the candidate got wrong, for `all_correct` scenarios
     notes: tuple[str, ...] = ()
+
+    @property
+    def right_to_wrong_count(self) -> int:
+        return self.right_to_wrong.total
+
+    @property
+    def wrong_to_right_count(self) -> int:
+        return self.wrong_to_right.total
 
     @property
     def reason(self) -> str:

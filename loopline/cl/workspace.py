@@ -40,14 +40,15 @@ class Workspace:
 
     @classmethod
     def _connect(cls, settings: Settings) -> Workspace:
-        from loopline.cl.sql_store import SqlCLStore
         from loopline.storage.embedded import open_stores
-        from loopline.storage.sql.store import SqlMetadataStore
 
-        metadata, artifacts = open_stores(settings)
-        if not isinstance(metadata, SqlMetadataStore):  # pragma: no cover - team mode comes later
-            raise StoreError("the continuous-learning layer needs a SQL metadata store")
-        return cls(SqlCLStore(metadata.engine, migrate=False), metadata, artifacts)
+        return cls.from_stores(*open_stores(settings))
+
+    @classmethod
+    def from_stores(cls, metadata: MetadataStore, artifacts: ArtifactStore) -> Workspace:
+        """The workspace over a runner's (or client's) stores: the CL tables live in the same
+        database as the metadata store's."""
+        return cls(_sql_cl_store(metadata), metadata, artifacts)
 
     @classmethod
     def in_memory(cls) -> Workspace:
@@ -73,9 +74,15 @@ def resolve(workspace: Workspace | None) -> Workspace:
 
 def referenced_artifact_ids(metadata: MetadataStore) -> set[str]:
     """Artifacts the CL layer refers to in the database of `metadata` (for `loopline gc`)."""
-    from loopline.cl.sql_store import SqlCLStore
-    from loopline.storage.sql.store import SqlMetadataStore
+    return _sql_cl_store(metadata).referenced_artifact_ids()
 
-    if not isinstance(metadata, SqlMetadataStore):  # pragma: no cover - team mode comes later
-        return set()
-    return SqlCLStore(metadata.engine, migrate=False).referenced_artifact_ids()
+
+def _sql_cl_store(metadata: MetadataStore) -> CLStore:
+    from loopline.cl.sql_store import SqlCLStore
+
+    engine = getattr(metadata, "engine", None)
+    if engine is None:  # pragma: no cover - the HTTP store of team mode comes later
+        raise StoreError(
+            f"the continuous-learning layer needs a SQL metadata store, not {type(metadata).__name__}"
+        )
+    return SqlCLStore(engine, migrate=False)

@@ -184,14 +184,9 @@ def _run(future: Future[Any], runner: Any, commit: str | None) -> gate.Outcome:
 def _record(outcome: gate.Outcome, runner: Any) -> None:
     """Index the reports (the dashboard's reports page, evidence for promotions)."""
     from loopline.cl.reports import record_report
-    from loopline.cl.sql_store import SqlCLStore
     from loopline.cl.workspace import Workspace
-    from loopline.storage.sql.store import SqlMetadataStore
 
-    metadata, artifacts = runner.stores()
-    if not isinstance(metadata, SqlMetadataStore):  # pragma: no cover - team mode comes later
-        return
-    workspace = Workspace(SqlCLStore(metadata.engine, migrate=False), metadata, artifacts)
+    workspace = Workspace.from_stores(*runner.stores())
     for gathered in outcome.reports:
         record_report(gathered.report, run_id=gathered.run_id, commit=outcome.commit, workspace=workspace)
 

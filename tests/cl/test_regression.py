@@ -46,7 +46,7 @@ def test_identical_predictions_pass_with_no_flips() -> None:
     report = regression_test(data.labels, data, [Scenario("all")], baseline=data.labels)
     result = report.scenario("all")
     assert report.passed and report.verdict == "pass"
-    assert (result.size, result.right_to_wrong, result.candidate["accuracy"]) == (200, (), 1.0)
+    assert (result.size, len(result.right_to_wrong), result.candidate["accuracy"]) == (200, 0, 1.0)
     assert "no significant regression" in result.reason
 
 
