@@ -114,7 +114,7 @@ def ci(args: tuple[str, ...]) -> None:
     """
     try:
         code = run_gate(list(args))
-    except LooplineError as error:
+    except (LooplineError, OSError) as error:  # misuse, or a file that cannot be written
         click.echo(f"error: {error}", err=True)
         code = gate.EXIT_ERROR
     sys.exit(code)

@@ -4,6 +4,8 @@ policy, and real worker processes, all driven by a controllable clock."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -169,6 +171,18 @@ def test_the_scheduler_runs_due_pipelines_in_worker_processes_once_across_restar
     assert ws.store.list_reports()[0].name == "from the schedule"
     restarted = Scheduler(ws.store, ProcessLauncher(settings), clock=clock)
     assert restarted.tick() == [] and scheduler.tick() == []
+
+
+def test_serve_ticks_until_stopped(ws: Workspace, home: Path) -> None:
+    clock = ManualClock(T0)
+    scheduler = Scheduler(ws.store, ProcessLauncher(Settings.for_home(home)), clock=clock)
+    thread = threading.Thread(target=scheduler.serve, kwargs={"interval_s": 60})
+    thread.start()
+    while clock.now() < at(minutes=10) and thread.is_alive():  # each idle wait jumps a minute
+        time.sleep(0.001)
+    scheduler.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and clock.now() >= at(minutes=10)
 
 
 def test_two_schedulers_on_one_store_fire_a_slot_once(home: Path, ws: Workspace, target: str) -> None:
