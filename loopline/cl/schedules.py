@@ -179,6 +179,9 @@ def _due_dataset(store: CLStore, schedule: Schedule, trigger: DatasetTrigger, no
 
 
 class Launched(Protocol):
+    def poll(self) -> int | None:
+        """The exit code once finished, else None."""
+
     def wait(self, timeout: float | None = None) -> int: ...
 
 
@@ -247,6 +250,7 @@ class Scheduler:
         moment = now or self.clock.now()
         fired = []
         with self._lock:
+            self._reap()
             for schedule in self.store.list_schedules():
                 decision = due(self.store, schedule, moment)
                 if decision is None or not self.store.claim_slot(decision.slot):
@@ -261,6 +265,22 @@ class Scheduler:
                 fired.append(Firing(decision, handle))
             self.launched += fired
         return fired
+
+    def _reap(self) -> None:
+        """Forget finished workers; a worker that died before recording an outcome (killed,
+        out of memory) leaves its slot `lost`, not `running` forever."""
+        running = []
+        for firing in self.launched:
+            code = firing.handle.poll()
+            if code is None:
+                running.append(firing)
+                continue
+            slot = firing.due.slot
+            recorded = next((s for s in self.store.slots(slot.schedule, limit=50) if s.key == slot.key), None)
+            if recorded is not None and recorded.state in ("claimed", "running"):
+                detail = f"the worker process exited with code {code} before recording an outcome"
+                self.store.update_slot(slot.schedule, slot.key, state="lost", detail=detail)
+        self.launched = running
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for every pipeline launched so far to finish."""

@@ -4,6 +4,7 @@ policy, and real worker processes, all driven by a controllable clock."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import threading
 import time
 import uuid
@@ -183,6 +184,20 @@ def test_serve_ticks_until_stopped(ws: Workspace, home: Path) -> None:
     scheduler.stop()
     thread.join(timeout=10)
     assert not thread.is_alive() and clock.now() >= at(minutes=10)
+
+
+def test_a_worker_that_dies_leaves_its_slot_lost(home: Path, ws: Workspace, target: str) -> None:
+    nightly(ws, target)
+    scheduler = Scheduler(ws.store, ProcessLauncher(Settings.for_home(home)))
+    (firing,) = scheduler.tick(at(hours=2))
+    handle = firing.handle
+    assert isinstance(handle, subprocess.Popen)
+    handle.kill()
+    handle.wait()
+    assert scheduler.tick(at(hours=3)) == []
+    (slot,) = ws.store.slots("nightly")
+    assert slot.state == "lost" and "exited with code -9" in slot.detail
+    assert scheduler.launched == []
 
 
 def test_two_schedulers_on_one_store_fire_a_slot_once(home: Path, ws: Workspace, target: str) -> None:
