@@ -91,10 +91,7 @@ class Dataset:
         n = examples.length(features, "Dataset(features=...)")
         label_array = None if labels is None else examples.as_column(labels, n, "Dataset(labels=...)")
         if ids is None:
-            keys = [examples.fingerprints(features)]
-            if label_array is not None:
-                keys.append(examples.fingerprints(label_array))
-            ids = examples.content_ids(examples.combined(*keys) if len(keys) > 1 else keys[0])
+            ids = examples.content_ids(_content(features, label_array))
         id_array = examples.unique_ids(ids, n, "Dataset(ids=...)")
         metadata_columns = _columns(metadata, n, "metadata")
         lineage_columns = _columns(lineage, n, "lineage")
@@ -205,12 +202,6 @@ class Dataset:
         """One digest per example of its features alone (equal inputs, equal digests)."""
         return examples.fingerprints(self.features)
 
-    def _content(self) -> NDArray[np.str_]:
-        keys = [self.fingerprints()]
-        if self.labels is not None:
-            keys.append(examples.fingerprints(self.labels))
-        return examples.combined(*keys) if len(keys) > 1 else keys[0]
-
     # -- deriving new values -----------------------------------------------------------------
 
     def append(
@@ -267,8 +258,10 @@ class Dataset:
         added = np.setdiff1d(self.ids, old.ids)
         removed = np.setdiff1d(old.ids, self.ids)
         common = np.intersect1d(self.ids, old.ids)
-        mine = self._content()[self.positions(common.tolist())] if len(common) else common
-        theirs = old._content()[old.positions(common.tolist())] if len(common) else common
+        mine = (
+            _content(self.features, self.labels)[self.positions(common.tolist())] if len(common) else common
+        )
+        theirs = _content(old.features, old.labels)[old.positions(common.tolist())] if len(common) else common
         changed = common[mine != theirs] if len(common) else common
         return DatasetDiff(old.ref, self.ref, _strings(added), _strings(removed), _strings(changed))
 
@@ -361,6 +354,12 @@ def parse_display(text: str) -> str:
             raise UsageError(f"display={text!r}: only images take a shape, written like 'image 8x8'")
         return f"image {'x'.join(parts)}"
     return kind
+
+
+def _content(features: Any, labels: NDArray[Any] | None) -> NDArray[np.str_]:
+    """One digest per example of its features and label."""
+    digests = examples.fingerprints(features)
+    return digests if labels is None else examples.combined(digests, examples.fingerprints(labels))
 
 
 def _strings(values: Any) -> tuple[str, ...]:

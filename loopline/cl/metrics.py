@@ -47,12 +47,17 @@ class SliceData:
 PER_CLASS = re.compile(r"^(precision|recall|f1)\[(.+)\]$")
 _LOWER_IS_BETTER = {"mae", "rmse"}
 _SCORE_METRICS = {"auroc"}
+_WHOLE_SLICE = ("accuracy", "macro_f1", "auroc", "mae", "rmse")
 BUILT_IN = ("accuracy", "precision[C]", "recall[C]", "f1[C]", "macro_f1", "auroc", "mae", "rmse")
+
+
+def is_built_in(name: str) -> bool:
+    return name in _WHOLE_SLICE or PER_CLASS.match(name) is not None
 
 
 def check_name(name: str, user: Mapping[str, Metric]) -> None:
     """UsageError unless `name` is a built-in or user metric."""
-    if name in user or name in ("accuracy", "macro_f1", "auroc", "mae", "rmse") or PER_CLASS.match(name):
+    if name in user or is_built_in(name):
         return
     known = ", ".join([*BUILT_IN, *sorted(user)])
     raise UsageError(
@@ -75,11 +80,7 @@ def needs_scores(name: str, user: Mapping[str, Metric]) -> bool:
 def as_metrics(metrics: Mapping[str, Callable[..., float] | Metric] | None) -> dict[str, Metric]:
     out = {}
     for name, value in (metrics or {}).items():
-        if (
-            name in BUILT_IN
-            or name in ("accuracy", "macro_f1", "auroc", "mae", "rmse")
-            or PER_CLASS.match(name)
-        ):
+        if is_built_in(name):
             raise UsageError(f"metrics={{{name!r}: ...}} shadows a built-in metric; give it another name")
         if isinstance(value, Metric):
             out[name] = value
