@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import queue
 import subprocess
@@ -32,6 +33,7 @@ from loopline.errors import UsageError
 from loopline.settings import Settings
 
 MAX_COUNTED_MISSES = 10_000
+_log = logging.getLogger(__name__)
 
 
 # -- managing schedules ------------------------------------------------------------------------
@@ -290,7 +292,10 @@ class Scheduler:
     def serve(self, interval_s: float = 30.0) -> None:
         """Tick every `interval_s` seconds until `stop()` is called."""
         while True:
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - a failed pass (database busy) must not end the service
+                _log.exception("checking the schedules failed; trying again in %ss", interval_s)
             if self.clock.wait(self._events, interval_s) is not None:
                 return
 
