@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -173,16 +174,26 @@ class SqlMetadataStore:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def find_cached(self, cache_key: str) -> RunRecord | None:
+    @functools.cached_property
+    def _find_cached_query(self) -> sa.Select[Any]:
+        # Built once: a cached step is one lookup, and building the statement cost more than
+        # running it. `state` sits inside an expression so that SQLite, which has no statistics
+        # to go by, searches by the key and not by the state index (a scan of every succeeded
+        # run: 1 ms per lookup at 1,000 runs in the store, 20 ms at 30,000).
         c = t.runs.c
-        query = (
+        return (
             self._select_runs()
-            .where(c.cache_key == cache_key, c.state == RunState.SUCCEEDED.value)
+            .where(
+                c.cache_key == sa.bindparam("cache_key"),
+                sa.func.coalesce(c.state, "") == RunState.SUCCEEDED.value,
+            )
             .order_by(sa.func.coalesce(c.ended_at, c.created_at).desc(), c.id.desc())
             .limit(1)
         )
+
+    def find_cached(self, cache_key: str) -> RunRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(self._find_cached_query, {"cache_key": cache_key}).mappings().first()
         return None if row is None else _run_from_row(row)
 
     # -- artifacts, logs, metrics, notes -----------------------------------------------------
