@@ -99,6 +99,11 @@ class MetadataStore(Protocol):
         """Per pipeline (root runs grouped by function): run counts per state, and its `recent`
         latest root runs, newest first. Pipelines ordered by their latest run, newest first."""
 
+    def pipeline_outline(self, root_id: str) -> list[RunRecord]:
+        """Every run of one pipeline, fast, with only what drawing its graph needs: identity,
+        names, state, timings, tags and inputs (source, docstring, git, launch, error, resources
+        and cache fields are left at their defaults). In no particular order."""
+
 
 class ArtifactReader(Protocol):
     """A readable stream over one artifact that checks its hash once fully read."""

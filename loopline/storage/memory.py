@@ -236,3 +236,7 @@ class MemoryMetadataStore:
             if len(entry.recent) < recent:
                 entry.recent.append(run)
         return list(stats.values())
+
+    def pipeline_outline(self, root_id: str) -> list[RunRecord]:
+        with self._lock:
+            return [r for r in self._runs.values() if r.root_id == root_id]
