@@ -40,6 +40,7 @@ class ChangeFeed:
         self._announced: dict[str, dt.datetime] = {}  # run id -> updated_at already sent
         self._listeners: set[Listener] = set()
         self._stopped = asyncio.Event()
+        self._skipped = False  # changes were skipped: every listener must resync
 
     def poll(self) -> list[RunRecord]:
         """New changes since the last poll (blocking: call from a worker thread)."""
@@ -47,7 +48,15 @@ class ChangeFeed:
         fresh = [r for r in changed if r.updated_at is not None and self._announced.get(r.id) != r.updated_at]
         if changed:
             newest = max(r.updated_at for r in changed if r.updated_at is not None)
-            self._since = newest if len(changed) == BATCH else max(self._since, newest - OVERLAP)
+            if len(changed) < BATCH:
+                self._since = max(self._since, newest - OVERLAP)
+            elif newest > self._since:
+                self._since = newest  # catching up with a burst: no overlap, or it would never end
+            else:
+                # More than BATCH runs written in one transaction share one timestamp: skip past
+                # them and tell every page to reload instead.
+                self._since = newest + dt.timedelta(microseconds=1)
+                self._skipped = True
         for run in fresh:
             assert run.updated_at is not None
             self._announced[run.id] = run.updated_at
@@ -58,6 +67,12 @@ class ChangeFeed:
         return fresh
 
     def publish(self, runs: list[RunRecord]) -> None:
+        if self._skipped:
+            self._skipped = False
+            for listener in self._listeners:
+                listener.overflowed = True
+                with contextlib.suppress(asyncio.QueueFull):
+                    listener.queue.put_nowait(None)  # wake it up to resync
         for listener in list(self._listeners):
             for run in runs:
                 if listener.overflowed or not listener.wants(run):

@@ -10,7 +10,7 @@ from typing import cast
 
 from fastapi import Request
 
-from loopline.core.records import RunFilter, RunRecord
+from loopline.core.records import RunRecord
 from loopline.engine.relaunch import Relaunch
 from loopline.server.config import ServerConfig
 from loopline.server.live import ChangeFeed
@@ -39,7 +39,7 @@ class ServerState:
             if cached is not None and cached[0] == version and not _unfinished(cached[1], version):
                 self._pipelines.move_to_end(root_id)
                 return cached[1]
-        runs = self.metadata.list_runs(RunFilter(root_id=root_id), limit=10_000_000).runs
+        runs = self.metadata.pipeline_outline(root_id)
         with self._lock:
             self._pipelines[root_id] = (version, runs)
             while len(self._pipelines) > PIPELINE_CACHE:

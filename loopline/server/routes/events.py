@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -42,8 +42,10 @@ async def events(
     return sse.stream(_changes(request, state, wants))
 
 
-async def _changes(request: Request, state: ServerState, wants: object) -> AsyncIterator[str]:
-    async with state.feed.listen(wants) as listener:  # type: ignore[arg-type]
+async def _changes(
+    request: Request, state: ServerState, wants: Callable[[RunRecord], bool]
+) -> AsyncIterator[str]:
+    async with state.feed.listen(wants) as listener:
         yield sse.comment("listening")
         while not state.feed.stopped:
             if listener.overflowed:
@@ -57,7 +59,8 @@ async def _changes(request: Request, state: ServerState, wants: object) -> Async
             if await request.is_disconnected():
                 return
             if run is None:
-                yield sse.comment("heartbeat")
+                if not listener.overflowed:
+                    yield sse.comment("heartbeat")
                 continue
             batch = [run]
             while not listener.queue.empty() and len(batch) < 500:
