@@ -3,9 +3,10 @@
     loopline ci examples/digits_regression/pipeline.py --C 0.2            # a benign change: exit 0
     loopline ci examples/digits_regression/pipeline.py --drop-digit 3     # a harmful one: exit 1
 
-`setup` pins the data and the baseline: the digits split into a training set and a golden set,
-each saved as a dataset version (saving the same examples again keeps the version), and, the
-first time, a baseline model registered as `digits@1` and promoted to `digits@production`.
+`setup` pins the data and the baseline. The first time, it splits the digits into a training set
+and a golden set, saved as `digits-train@1` and `digits-golden@1` (the versions every run uses,
+whatever is added to the datasets later), and registers a baseline model as `digits@1`, promoted
+to `digits@production`.
 
 `pipeline` retrains with a change (`--C`: regularisation; `--drop-digit D`: keep only
 `--keep-fraction` of the training examples of digit D, as a buggy sampling change would) and
@@ -17,7 +18,6 @@ must-pass list of hard examples. With `--promote`, a passing candidate becomes p
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from sklearn.pipeline import Pipeline
 
@@ -52,9 +52,11 @@ def fit(train: Dataset, C: float) -> Pipeline:
     )
 
 
-@loopline.func
-def setup() -> Pinned:
-    """Save the train and golden splits as dataset versions; register the first baseline."""
+PINNED = Pinned(train=f"{TRAIN}@1", golden=f"{GOLDEN}@1")
+
+
+def save_splits() -> None:
+    """Version 1 of the datasets that do not exist yet: load_digits split 70/30, stratified."""
     import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -64,16 +66,23 @@ def setup() -> Pinned:
     train_at, golden_at = train_test_split(
         np.arange(len(ids)), test_size=0.3, random_state=0, stratify=digits.target
     )
+    for name, at, tags in ((TRAIN, train_at, None), (GOLDEN, golden_at, {"hard": HARD_EXAMPLES})):
+        if Dataset.versions(name):
+            continue
+        data = Dataset(name, digits.data[at], digits.target[at], ids=ids[at], tags=tags, display="image 8x8")
+        data.save(f"load_digits, stratified {len(at) * 100 // len(ids)}% (random_state=0)")
 
-    def split(name: str, at: Any, tags: dict[str, list[str]] | None = None) -> Dataset:
-        return Dataset(name, digits.data[at], digits.target[at], ids=ids[at], tags=tags, display="image 8x8")
 
-    train = split(TRAIN, train_at).save("load_digits, stratified 70% (random_state=0)")
-    golden = split(GOLDEN, golden_at, {"hard": HARD_EXAMPLES}).save("load_digits, stratified 30%")
+@loopline.func
+def setup() -> Pinned:
+    """Create the pinned dataset versions and the first baseline, the first time only."""
+    if not Dataset.versions(TRAIN) or not Dataset.versions(GOLDEN):
+        save_splits()
     if "production" not in models.aliases(MODEL):
+        train = Dataset.load(PINNED.train)
         baseline = models.register(MODEL, fit(train, BASELINE_C), dataset=train, description="first baseline")
         models.promote(baseline, "production", reason="first baseline, set up by the example")
-    return Pinned(train.ref, golden.ref)
+    return PINNED
 
 
 @loopline.func

@@ -267,9 +267,13 @@ class Dataset:
 
     # -- the store ---------------------------------------------------------------------------
 
-    def save(self, message: str = "", *, workspace: Workspace | None = None) -> Dataset:
+    def save(self, message: str = "", *, force: bool = False, workspace: Workspace | None = None) -> Dataset:
         """Record these examples as the next version of `name` and return the saved value.
-        Saving the same examples as the latest version returns that version instead."""
+
+        Saving the same examples as the latest version returns that version instead. A dataset
+        derived from a version (`append`, `remove`, ...) is saved only if that version is still
+        the latest (DatasetConflictError otherwise, so concurrent changes are never silently
+        lost); `force=True` saves it anyway."""
         from loopline.cl.errors import DatasetNotFoundError
         from loopline.cl.provenance import current_run_id, current_user
         from loopline.cl.workspace import resolve
@@ -306,7 +310,8 @@ class Dataset:
                 message=message,
                 run_id=current_run_id(),
                 display=self.display,
-            )
+            ),
+            expected_latest=None if force else (parent or 0),
         )
         return self._evolve(version=saved.version, parent=parent)
 

@@ -22,6 +22,10 @@ class ScheduleNotFoundError(_ReadableKeyError):
     """No schedule has this name."""
 
 
+class DatasetConflictError(LooplineError):
+    """A dataset moved on (someone saved a version) since the version a change was derived from."""
+
+
 class DatasetOverlapError(LooplineError, ValueError):
     """A golden dataset shares examples (by id or by content) with a training dataset."""
 
@@ -40,6 +44,7 @@ class AliasMovedError(LooplineError):
 
 __all__ = [
     "AliasMovedError",
+    "DatasetConflictError",
     "DatasetNotFoundError",
     "DatasetOverlapError",
     "GitHubStatusError",

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from loopline.cl.errors import (
     AliasMovedError,
+    DatasetConflictError,
     DatasetNotFoundError,
     ModelNotFoundError,
     ScheduleNotFoundError,
@@ -35,6 +36,7 @@ from loopline.cl.records import (
 )
 from loopline.cl.store import (
     alias_moved_message,
+    dataset_moved_message,
     missing_version_message,
     not_registered_message,
     schedule_exists_message,
@@ -58,15 +60,16 @@ class SqlCLStore:
     def _insert(self, table: sa.Table) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
-    def _numbered(self, table: sa.Table, row: dict[str, Any]) -> int:
+    def _numbered(self, table: sa.Table, row: dict[str, Any], expected_latest: int | None = None) -> int:
         """Insert `row` as the next version of its name; retried when a concurrent writer took
         the same number (PostgreSQL; SQLite's write lock already serializes writers)."""
 
         def attempt(conn: sa.Connection) -> int:
-            latest = conn.execute(
-                sa.select(sa.func.max(table.c.version)).where(table.c.name == row["name"])
-            ).scalar()
-            number = int(latest or 0) + 1
+            query = sa.select(sa.func.max(table.c.version)).where(table.c.name == row["name"])
+            latest = int(conn.execute(query).scalar() or 0)
+            if expected_latest is not None and latest != expected_latest:
+                raise DatasetConflictError(dataset_moved_message(row["name"], expected_latest, latest))
+            number = latest + 1
             conn.execute(table.insert().values(**{**row, "version": number}))
             return number
 
@@ -84,9 +87,11 @@ class SqlCLStore:
 
     # -- datasets ----------------------------------------------------------------------------
 
-    def add_dataset_version(self, version: DatasetVersion) -> DatasetVersion:
+    def add_dataset_version(
+        self, version: DatasetVersion, *, expected_latest: int | None = None
+    ) -> DatasetVersion:
         row = dataclasses.asdict(version)
-        number = self._numbered(t.dataset_versions, row)
+        number = self._numbered(t.dataset_versions, row, expected_latest)
         return dataclasses.replace(version, version=number)
 
     def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:

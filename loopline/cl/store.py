@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from loopline.cl.errors import (
     AliasMovedError,
+    DatasetConflictError,
     DatasetNotFoundError,
     ModelNotFoundError,
     ScheduleNotFoundError,
@@ -35,8 +36,12 @@ from loopline.errors import UsageError
 class CLStore(Protocol):
     # -- datasets ----------------------------------------------------------------------------
 
-    def add_dataset_version(self, version: DatasetVersion) -> DatasetVersion:
-        """Record a new version; the store assigns `version` (the latest + 1) and returns it."""
+    def add_dataset_version(
+        self, version: DatasetVersion, *, expected_latest: int | None = None
+    ) -> DatasetVersion:
+        """Record a new version; the store assigns `version` (the latest + 1) and returns it.
+        With `expected_latest` (0: no version yet), only if the latest version is still that
+        one, else DatasetConflictError: two writers never silently drop each other's change."""
 
     def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
         """That version (default: the latest), or DatasetNotFoundError."""
@@ -141,9 +146,15 @@ class MemoryCLStore:
 
     # -- datasets ----------------------------------------------------------------------------
 
-    def add_dataset_version(self, version: DatasetVersion) -> DatasetVersion:
+    def add_dataset_version(
+        self, version: DatasetVersion, *, expected_latest: int | None = None
+    ) -> DatasetVersion:
         with self._lock:
             versions = self._datasets.setdefault(version.name, [])
+            if expected_latest is not None and len(versions) != expected_latest:
+                raise DatasetConflictError(
+                    dataset_moved_message(version.name, expected_latest, len(versions))
+                )
             saved = dataclasses.replace(version, version=len(versions) + 1)
             versions.append(saved)
             return saved
@@ -312,6 +323,14 @@ def not_registered_message(what: str, name: str) -> str:
 
 def missing_version_message(what: str, name: str, version: int, latest: int) -> str:
     return f"{what} {name!r} has no version {version} (its versions are 1 to {latest})"
+
+
+def dataset_moved_message(name: str, expected: int, latest: int) -> str:
+    return (
+        f"dataset {name!r} is at version {latest}, not {expected} as this change assumed (someone "
+        f"saved a version meanwhile): load {name} again, apply the change to it and save, or "
+        "save(force=True) to record it anyway"
+    )
 
 
 def alias_moved_message(move: AliasMove, current: int | None) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from loopline.cl.errors import (
     AliasMovedError,
+    DatasetConflictError,
     DatasetNotFoundError,
     ModelNotFoundError,
     ScheduleNotFoundError,
@@ -69,6 +70,13 @@ class CLStoreConformance:
         assert cl_store.get_dataset_version("digits") == second
         assert cl_store.get_dataset_version("digits", 1) == first
         assert [v.version for v in cl_store.dataset_versions("digits")] == [1, 2]
+
+    def test_a_version_can_require_the_latest_to_be_unchanged(self, cl_store: CLStore) -> None:
+        assert cl_store.add_dataset_version(dataset(), expected_latest=0).version == 1
+        with pytest.raises(DatasetConflictError, match="is at version 1, not 0"):
+            cl_store.add_dataset_version(dataset(), expected_latest=0)
+        assert cl_store.add_dataset_version(dataset(), expected_latest=1).version == 2
+        assert len(cl_store.dataset_versions("digits")) == 2
 
     def test_missing_datasets_and_versions_say_what_exists(self, cl_store: CLStore) -> None:
         with pytest.raises(DatasetNotFoundError, match="loopline datasets ls"):

@@ -11,7 +11,7 @@ import pytest
 import loopline
 from loopline import Dataset
 from loopline.cl.datasets import parse_display
-from loopline.cl.errors import DatasetNotFoundError
+from loopline.cl.errors import DatasetConflictError, DatasetNotFoundError
 from loopline.cl.workspace import Workspace
 from loopline.errors import UsageError
 
@@ -71,6 +71,16 @@ def test_saving_the_same_examples_again_returns_the_existing_version(ws: Workspa
     assert digits().save(workspace=ws).version == 1
     assert digits().save(workspace=ws).version == 1
     assert len(Dataset.versions("toy", workspace=ws)) == 1
+
+
+def test_concurrent_changes_to_one_version_are_not_silently_lost(ws: Workspace) -> None:
+    first = digits().save(workspace=ws)
+    mine = first.append(np.zeros((1, 4)), [0], ids=["mine"])
+    theirs = first.append(np.ones((1, 4)), [1], ids=["theirs"]).save(workspace=ws)
+    with pytest.raises(DatasetConflictError, match="is at version 2, not 1"):
+        mine.save(workspace=ws)
+    forced = mine.save(force=True, workspace=ws)
+    assert (theirs.version, forced.version, forced.parent) == (2, 3, 1)
 
 
 def test_remove_and_diff_by_example_id(ws: Workspace) -> None:
