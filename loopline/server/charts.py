@@ -59,7 +59,7 @@ def duration_chart(runs: Sequence[RunRecord], width: float = 260.0, height: floa
     if not ordered:
         return ""
     longest = max((r.duration_s or 0.0) for r in ordered) or 1.0
-    slot = width / max(len(ordered), 1)
+    slot = min(width / max(len(ordered), 1), 14.0)
     bars = []
     for i, run in enumerate(ordered):
         took = run.duration_s or 0.0
