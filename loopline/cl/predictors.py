@@ -59,28 +59,32 @@ def model_outputs(
 
     from loopline.cl import models as registry
 
-    if isinstance(model, str):
-        version = registry.find_version(model, workspace=workspace)
-        if version is None:
-            return None
-        loaded = registry.load_version(version, workspace=workspace)
-        outputs = _outputs_of(loaded, golden, role, need_scores)
-        label = model if model == version.ref else f"{version.ref} ({model})"
-        return dataclasses.replace(outputs, info=ModelInfo(label, version.ref, version.artifact_id))
-    if isinstance(model, registry.ModelVersion):
-        loaded = registry.load_version(model, workspace=workspace)
-        outputs = _outputs_of(loaded, golden, role, need_scores)
-        return dataclasses.replace(outputs, info=ModelInfo(model.ref, model.ref, model.artifact_id))
+    if isinstance(model, (str, registry.ModelVersion)):
+        if isinstance(model, str):
+            version = registry.find_version(model, workspace=workspace)
+            if version is None:
+                return None
+            label = model if model == version.ref else f"{version.ref} ({model})"
+        else:
+            version, label = model, model.ref
+        info = ModelInfo(label, version.ref, version.artifact_id)
+        return _outputs_of(
+            registry.load_version(version, workspace=workspace), golden, role, need_scores, info
+        )
     if isinstance(model, (Predictions, np.ndarray, list, tuple)):
         return _from_predictions(model, golden, role)
     return _outputs_of(model, golden, role, need_scores)
 
 
-def _outputs_of(model: Any, golden: Dataset, role: str, need_scores: bool) -> ModelOutputs:
+def _outputs_of(
+    model: Any, golden: Dataset, role: str, need_scores: bool, info: ModelInfo | None = None
+) -> ModelOutputs:
+    """Predictions (and scores) of a model object; `info` names it (default: by its type and
+    content id)."""
     from loopline.sdk.function import Function
 
-    info = ModelInfo(type(model).__qualname__, None, content_id(model))
     if hasattr(model, "predict"):
+        info = info or ModelInfo(type(model).__qualname__, None, content_id(model))
         predictions = _call(model.predict, golden, role, "predict(X)")
         scores, classes = None, None
         if need_scores:
@@ -97,11 +101,11 @@ def _outputs_of(model: Any, golden: Dataset, role: str, need_scores: bool) -> Mo
                 )
         return _checked(info, predictions, scores, classes, golden, role)
     if isinstance(model, Function):
-        info = ModelInfo(f"{model.name}()", None, None)
+        info = info or ModelInfo(f"{model.name}()")
         return _from_output(info, _call(model.fn, golden, role, f"{model.name}(X)"), golden, role)
     if callable(model):
         name = getattr(model, "__name__", type(model).__qualname__)
-        info = ModelInfo(f"{name}()", None, None)
+        info = info or ModelInfo(f"{name}()")
         return _from_output(info, _call(model, golden, role, f"{name}(X)"), golden, role)
     raise UsageError(
         f"the {role} model is a {type(model).__qualname__}, which Loopline cannot get predictions "
