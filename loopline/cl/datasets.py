@@ -15,7 +15,7 @@ are plain values, so funcs take and return them like any other.
 from __future__ import annotations
 
 import dataclasses
-import functools
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from loopline.cl.workspace import Workspace
 
 DISPLAY_KINDS = ("image", "text", "table", "array")
+_POSITIONS: weakref.WeakKeyDictionary[Dataset, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,9 +134,13 @@ class Dataset:
         """`name@version`, or `name (unsaved)`."""
         return f"{self.name}@{self.version}" if self.version is not None else f"{self.name} (unsaved)"
 
-    @functools.cached_property
+    @property
     def _positions(self) -> dict[str, int]:
-        return {example_id: i for i, example_id in enumerate(self.ids.tolist())}
+        # Kept outside the instance: attributes beyond the fields would change how it is stored.
+        index = _POSITIONS.get(self)
+        if index is None:
+            index = _POSITIONS[self] = {example_id: i for i, example_id in enumerate(self.ids.tolist())}
+        return index
 
     def positions(self, ids: Iterable[str]) -> NDArray[np.intp]:
         """Where these example ids are (UsageError naming the ids that are not in the dataset)."""

@@ -67,6 +67,16 @@ def test_saving_records_immutable_versions(ws: Workspace) -> None:
     assert [(v.size, v.added, v.removed, v.message) for v in versions] == [(6, 6, 0, "import"), (8, 2, 0, "")]
 
 
+def test_reading_a_dataset_does_not_change_how_it_is_stored() -> None:
+    from loopline.core.serialization import encode
+
+    data = digits()
+    before = encode(data).to_bytes()
+    data.example("ex3")  # builds the id index
+    assert encode(data).to_bytes() == before
+    assert b'"$dataclass"' in before  # stored field by field, arrays as raw blobs
+
+
 def test_saving_the_same_examples_again_returns_the_existing_version(ws: Workspace) -> None:
     assert digits().save(workspace=ws).version == 1
     assert digits().save(workspace=ws).version == 1
