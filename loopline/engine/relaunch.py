@@ -86,7 +86,15 @@ def load_root_function(launch: LaunchSpec) -> Any:
     elif launch.module:
         if launch.cwd and launch.cwd not in sys.path:
             sys.path.insert(0, launch.cwd)
-        module = importlib.import_module(launch.module)
+        try:
+            module = importlib.import_module(launch.module)
+        except ImportError as exc:
+            where = (
+                f"its file {launch.file} is gone"
+                if launch.file
+                else f"module {launch.module} cannot be imported"
+            )
+            raise UsageError(f"cannot load {launch.function} again: {where} ({exc})") from exc
     else:
         raise UsageError(f"cannot find the code of {launch.function}: its file {launch.file!r} is gone")
     found: Any = module

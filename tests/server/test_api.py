@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from loopline.core.serialization import decode
-from tests.server.conftest import Seeded
+from tests.server.conftest import Seeded, eventually
 
 
 def test_runs_are_listed_newest_first(http: httpx.Client, seeded: Seeded) -> None:
@@ -260,3 +260,49 @@ def test_events_stream_announces_changes(http: httpx.Client, start_slow: Any, gu
                     break
     assert all(r["parent_id"] is None for r in seen)
     assert guarded.post(f"/api/v1/runs/{terminal.root_id}/cancel").status_code == 200
+
+
+def test_rerun_from_a_step_reuses_everything_upstream(
+    guarded: httpx.Client, http: httpx.Client, seeded: Seeded
+) -> None:
+    summarize = http.get("/api/v1/runs", params={"root_id": seeded.showcase, "name": "summarize"}).json()[
+        "runs"
+    ][0]
+    started = guarded.post(f"/api/v1/runs/{seeded.showcase}/rerun", json={"from_run_id": summarize["id"]})
+    assert started.status_code == 202, started.text
+    new_id = started.json()["run_id"]
+
+    def finished() -> dict[str, Any] | None:
+        run = http.get(f"/api/v1/runs/{new_id}").json()
+        return run if run["state"] in ("succeeded", "failed", "cancelled", "orphaned") else None
+
+    root = eventually(finished, timeout=120, what="the rerun to finish")
+    assert root["state"] == "succeeded"
+    assert (root["name"], root["tags"]) == ("showcase", ["demo", "nightly"])
+    states = {
+        r["name"]: r["state"] for r in http.get("/api/v1/runs", params={"root_id": new_id}).json()["runs"]
+    }
+    assert states == {
+        "showcase": "succeeded",
+        "make_table": "cached",
+        "make_arrays": "cached",
+        "summarize": "succeeded",
+    }
+
+
+def test_rerun_of_a_pipeline_whose_file_is_gone_says_why(
+    guarded: httpx.Client, stores: Any, tmp_path: Any
+) -> None:
+    import loopline
+    from loopline.sdk.targets import Target
+
+    script = tmp_path / "vanishing_pipeline.py"
+    script.write_text("import loopline\n\n@loopline.func\ndef vanishing(x: int = 1) -> int:\n    return x\n")
+    metadata, artifacts = stores
+    future = Target(script, "vanishing").load()(2)
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(future)
+    script.unlink()
+    response = guarded.post(f"/api/v1/runs/{future.id}/rerun", json={})
+    assert response.status_code == 400
+    assert "could not start" in response.json()["detail"]
+    assert "is gone" in response.json()["detail"]
