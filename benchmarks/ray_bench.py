@@ -1,6 +1,6 @@
 """RayRunner next to LocalRunner on this machine: parallel speed-up and overhead per step.
 
-    python benchmarks/ray_bench.py            # about 1.5 minutes on 2 cores
+    python benchmarks/ray_bench.py [--repeat 3]     # about 2 minutes per repeat on 2 cores
 
 1. `--cpu-steps` CPU-bound steps of `--cpu-seconds` each (CPU time of the step's own thread, so
    threads that share the GIL cannot fake it), fanned out from one pipeline. Compared with the
@@ -116,13 +116,10 @@ def free_cores_probe(cores: int) -> float:
         return timed(lambda: list(pool.map(burn_cpu, [1.0] * cores)))
 
 
-REPEAT = 1
-
-
-def timed(run: Callable[[], Any]) -> float:
-    """The best of REPEAT runs (other load on the machine only ever slows a run down)."""
+def timed(run: Callable[[], Any], repeat: int = 1) -> float:
+    """The best of `repeat` runs (other load on the machine only ever slows a run down)."""
     best = float("inf")
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         start = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - start)
@@ -139,8 +136,7 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=1, help="report the best of this many runs")
     args = parser.parse_args()
-    global REPEAT
-    REPEAT = args.repeat
+    best_of = args.repeat
 
     home = tempfile.mkdtemp(prefix="loopline-ray-bench-")
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
@@ -165,11 +161,11 @@ def main() -> None:
             runner = make()
             alone = label in standalone
             runner.run(fan_out(2, 0.01, alone))  # warm-up
-            wall = timed(lambda r=runner, a=alone: r.run(fan_out(n, seconds, a)))
+            wall = timed(lambda r=runner, a=alone: r.run(fan_out(n, seconds, a)), best_of)
             baseline = baseline or wall
             print(f"| {label} | {wall:.2f} | {wall / baseline:.2f} |", flush=True)
         plain_ray_fan_out(4, 0.01)
-        wall = timed(lambda: plain_ray_fan_out(n, seconds))
+        wall = timed(lambda: plain_ray_fan_out(n, seconds), best_of)
         print(
             f"| plain Ray tasks, no Loopline (reference) | {wall:.2f} | {wall / baseline:.2f} |", flush=True
         )
@@ -184,12 +180,12 @@ def main() -> None:
             runner = make()
             alone = label in standalone
             runner.run(trivial_fan_out(4, alone))  # warm-up
-            fan = timed(lambda r=runner, a=alone: r.run(trivial_fan_out(t, a))) / (t + 1)
-            chain = timed(lambda r=runner, a=alone: r.run(trivial_chain(t // 3, a))) / (t // 3 + 1)
+            fan = timed(lambda r=runner, a=alone: r.run(trivial_fan_out(t, a)), best_of) / (t + 1)
+            chain = timed(lambda r=runner, a=alone: r.run(trivial_chain(t // 3, a)), best_of) / (t // 3 + 1)
             print(f"| {label} | {fan * 1000:.2f} | {chain * 1000:.2f} |", flush=True)
         plain_ray_trivial(10, chained=False)
-        fan = timed(lambda: plain_ray_trivial(t, chained=False)) / t
-        chain = timed(lambda: plain_ray_trivial(t // 3, chained=True)) / (t // 3)
+        fan = timed(lambda: plain_ray_trivial(t, chained=False), best_of) / t
+        chain = timed(lambda: plain_ray_trivial(t // 3, chained=True), best_of) / (t // 3)
         print(f"| plain Ray tasks, no Loopline (reference) | {fan * 1000:.2f} | {chain * 1000:.2f} |")
     finally:
         ray.shutdown()
