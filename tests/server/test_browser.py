@@ -99,6 +99,18 @@ def test_a_thousand_run_graph_is_drawn_as_a_fan_out(page: Any, seeded: Seeded, s
     assert page.locator("#panel table.runs tbody tr").count() == 300
 
 
+def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> None:
+    page.goto(f"/runs/{seeded.fan}")
+    page.locator('svg.graph [data-toggle][data-open="1"]').focus()
+    page.keyboard.press("Enter")
+    closed = page.locator(f'svg.graph .node.run[data-run-id="{seeded.fan}"]')
+    closed.wait_for()
+    assert "+1,001" in (closed.text_content() or "")
+    assert "closed=" in page.url
+    page.locator('svg.graph [data-toggle][data-open="0"]').click()
+    page.locator("svg.graph .node.fanout").wait_for()
+
+
 def test_logs_stream_live_then_cancel_then_rerun(
     page: Any, start_slow: Any, http: httpx.Client, guarded: httpx.Client, shots: Path
 ) -> None:

@@ -252,7 +252,7 @@
         const response = await html(`/fragments/graph/${rootId}?${params}`);
         graph.innerHTML = await response.text();
         const caption = response.headers.get("X-Graph-Caption");
-        if (caption) $("#graph-caption").textContent = caption.replace(/\?/g, "×");
+        if (caption) $("#graph-caption").textContent = caption;
         applyScale();
         markSelected();
       })().finally(() => (graphBusy = null));
@@ -485,7 +485,10 @@
           if (!item || (!node && !head)) unknown = true;
           if (run.id === rootId) {
             setBadge($("#root-state .badge"), run.state);
-            $("#root-duration").textContent = formatDuration(run.duration_s) || "—";
+            const clock = $("#root-duration");
+            clock.textContent = formatDuration(run.duration_s) || "—";
+            if (run.started_at) clock.dataset.started = run.started_at;
+            if (TERMINAL.has(run.state)) delete clock.dataset.running;
             $("#cancel-button").hidden = TERMINAL.has(run.state);
           }
           if (run.id === selected) {
@@ -508,6 +511,12 @@
       },
       resync: structureChanged,
     });
+    // running clocks tick between updates
+    setInterval(() => {
+      for (const el of $$("[data-started][data-running]")) {
+        el.textContent = formatDuration((Date.now() - Date.parse(el.dataset.started)) / 1000);
+      }
+    }, 1000);
     startLogs();
     markSelected();
   }
