@@ -1,0 +1,143 @@
+"""L3: a 100 MiB float64 array of fresh random data through 3 steps (make, transform, total).
+
+    python -m benchmarks.payload [--no-sematic]
+
+Each configuration runs in a fresh child process (warm-up + 3 runs), which reports its times
+and its peak RSS (ru_maxrss). The reference is the same three functions with every output
+written by plain `np.save` and read back by the next step with `np.load`, on the same disk as
+Loopline's store. Targets: LocalRunner within 1.5x of that time, with a peak RSS of at most the
+plain version's peak plus one payload (100 MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import (
+    Cell,
+    cell_record,
+    emit,
+    measure,
+    median,
+    module_command,
+    peak_rss_mib,
+    progress,
+    rss_mib,
+    run_child,
+    scratch_dir,
+)
+
+CONFIGS = ("plain", "local", "silent")
+
+
+def plain_run(folder: Path) -> float:
+    """The three functions, each output saved with np.save and loaded by the next step."""
+    import numpy as np
+
+    from benchmarks.workloads import PAYLOAD_STEPS
+
+    path = None
+    for index, step in enumerate(PAYLOAD_STEPS):
+        inputs = () if path is None else (np.load(path),)
+        output = step.fn(*inputs)
+        path = folder / f"{index}.npy"
+        np.save(path, output)
+        del inputs, output  # what a step no longer needs is freed, as in a plain script
+    assert path is not None
+    return float(np.load(path))
+
+
+def loopline_cell(config: str) -> Cell:
+    """Measure one configuration in this process (the child side)."""
+    import loopline
+    from benchmarks.workloads import payload
+
+    with scratch_dir("L3") as home:
+        os.environ["LOOPLINE_HOME"] = str(home)
+        base = rss_mib()
+        counter = itertools.count()
+
+        def prepare() -> Any:
+            if config == "plain":
+                folder = home / f"plain-{next(counter)}"
+                folder.mkdir()
+                return lambda: plain_run(folder)
+            runner = loopline.LocalRunner() if config == "local" else loopline.SilentRunner()
+            future = payload()
+            return lambda: runner.run(future)
+
+        warmup_s, run_s = measure(prepare)
+    framework = "numpy" if config == "plain" else "loopline"
+    runner = "np.save + np.load" if config == "plain" else config
+    return cell_record(
+        framework, runner, "L3", 3, run_s=run_s, warmup_s=warmup_s[0], peak_mib=peak_rss_mib(), base_mib=base
+    )
+
+
+def run(sematic: Any = None, *, loopline: bool = True) -> list[Cell]:
+    """Every configuration in its own child process; `sematic` is a SematicPeer with its server up.
+    `loopline=False` runs Sematic's configurations alone."""
+    cells = []
+    for config in CONFIGS if loopline else ():
+        progress(f"L3 {config}")
+        framework, runner = ("numpy", "np.save + np.load") if config == "plain" else ("loopline", config)
+        cell = run_child(module_command("benchmarks.payload", "--cell", config))
+        cells.append({"framework": framework, "runner": runner, "workload": "L3", **cell})
+    if sematic is not None:
+        for runner in ("local", "silent"):
+            progress(f"L3 sematic-{runner}")
+            cell = sematic.cell("L3", runner, 3)
+            cells.append({"framework": "sematic", "runner": runner, "workload": "L3", **cell})
+    return cells
+
+
+def table(cells: list[Cell]) -> str:
+    plain = next((c for c in cells if c.get("framework") == "numpy" and "run_s" in c), None)
+    lines = [
+        "| framework | runner | run s, median (min-max) | vs np.save + np.load | peak RSS MiB "
+        "| peak - plain peak MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        if "run_s" not in c:
+            lines.append(f"| {c.get('framework')} | {c.get('runner')} | {c.get('error')} | | | |")
+            continue
+        runs = c["run_s"]
+        ratio = f"{median(runs) / median(plain['run_s']):.2f}x" if plain else "-"
+        extra = f"{c['peak_mib'] - plain['peak_mib']:+.0f}" if plain else "-"
+        lines.append(
+            f"| {c['framework']} | {c['runner']} | {median(runs):.3f} ({min(runs):.3f}-{max(runs):.3f}) "
+            f"| {ratio} | {c['peak_mib']:.0f} | {extra} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.payload", description=__doc__.split("\n")[0])
+    parser.add_argument("--cell", choices=CONFIGS, help=argparse.SUPPRESS)
+    parser.add_argument("--no-sematic", action="store_true", help="Loopline and plain numpy only")
+    args = parser.parse_args(argv)
+    if args.cell:
+        emit(loopline_cell(args.cell))
+        return
+    if args.no_sematic:
+        cells = run()
+    else:
+        from benchmarks.sematic_peer import SematicPeer, ensure_venv
+
+        problem = ensure_venv()
+        if problem:
+            sys.exit(f"{problem} (use --no-sematic to measure Loopline alone)")
+        peer = SematicPeer()
+        with peer.server():
+            cells = run(peer)
+    print(table(cells))
+
+
+if __name__ == "__main__":
+    main()
