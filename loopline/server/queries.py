@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from loopline.core.records import RunFilter, RunRecord, RunState
-from loopline.errors import UsageError
 from loopline.storage.base import MetadataStore, PipelineStats
 
 MAX_LIMIT = 1000
@@ -45,12 +44,6 @@ def run_filter(
         created_before=as_utc(created_before),
         search=search.strip() or None if search else None,
     )
-
-
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise UsageError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-    return limit
 
 
 def tree_order(runs: Sequence[RunRecord], root_id: str) -> list[RunRecord]:

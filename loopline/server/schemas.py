@@ -306,8 +306,3 @@ class PipelineOut(BaseModel):
 
 class PipelinesOut(BaseModel):
     pipelines: list[PipelineOut]
-
-
-class SessionOut(BaseModel):
-    token: str
-    version: str

@@ -19,7 +19,3 @@ def duration(seconds: float | None) -> str:
 
 def moment(when: dt.datetime | None) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
-
-
-def iso(when: dt.datetime | None) -> str:
-    return when.isoformat() if when else ""

@@ -148,15 +148,22 @@ def _artifacts(state: ServerState, run: RunRecord) -> dict[str, ArtifactRecord]:
     return found
 
 
-def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str) -> dict[str, Any]:
-    points = state.metadata.read_metrics(run_id=run.id)
+def metric_charts(state: ServerState, run_id: str) -> list[str]:
     by_name: dict[str, list[Any]] = collections.defaultdict(list)
-    for point in points:
+    for point in state.metadata.read_metrics(run_id=run_id):
         by_name[point.name].append(point)
-    notes = [
+    return [metric_chart(name, points) for name, points in by_name.items()]
+
+
+def rendered_notes(state: ServerState, run_id: str) -> list[dict[str, Any]]:
+    return [
         {"author": n.author, "created_at": n.created_at, "html": render_markdown(n.body)}
-        for n in state.metadata.notes(run.id)
+        for n in state.metadata.notes(run_id)
     ]
+
+
+def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str) -> dict[str, Any]:
+    charts = metric_charts(state, run.id)
     can_rerun = state.config.settings is not None and root.launch is not None
     reason = (
         "this server cannot start workers"
@@ -168,9 +175,9 @@ def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str)
         "root": root,
         "tab": tab if tab in TABS else "overview",
         "artifacts": _artifacts(state, run),
-        "notes": notes,
-        "charts": [metric_chart(name, pts) for name, pts in by_name.items()],
-        "metric_count": len(by_name),
+        "notes": rendered_notes(state, run.id),
+        "charts": charts,
+        "metric_count": len(charts),
         "children_count": state.metadata.count_runs(RunFilter(parent_id=run.id)),
         "can_rerun": can_rerun,
         "rerun_reason": "" if can_rerun else reason,
@@ -286,14 +293,14 @@ def fanout(
 
 @router.get("/fragments/metrics/{run_id}", response_class=HTMLResponse)
 def metrics_fragment(request: Request, run_id: str, state: State) -> HTMLResponse:
-    run = state.metadata.get_run(run_id)
-    return render(request, "metrics.html", charts=panel_context(state, run, run, "metrics")["charts"])
+    state.metadata.get_run(run_id)
+    return render(request, "metrics.html", charts=metric_charts(state, run_id))
 
 
 @router.get("/fragments/notes/{run_id}", response_class=HTMLResponse)
 def notes_fragment(request: Request, run_id: str, state: State) -> HTMLResponse:
-    run = state.metadata.get_run(run_id)
-    return render(request, "notes.html", notes=panel_context(state, run, run, "notes")["notes"])
+    state.metadata.get_run(run_id)
+    return render(request, "notes.html", notes=rendered_notes(state, run_id))
 
 
 # -- pipelines and the API docs ----------------------------------------------------------------
