@@ -351,15 +351,27 @@ class SqlMetadataStore:
         columns = (c.id, c.parent_id, c.function, c.name, c.state, c.created_at, c.started_at, c.ended_at)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(*columns, c.updated_at, c.tags, c.inputs, c.output_id, c.cached_from).where(c.root_id == root_id)
+                sa.select(*columns, c.updated_at, c.tags, c.inputs, c.output_id, c.cached_from).where(
+                    c.root_id == root_id
+                )
             ).all()
         states = {s.value: s for s in RunState}  # a dict lookup is ten times faster than RunState(...)
         return [
             RunRecord(
-                id=row[0], root_id=root_id, parent_id=row[1], function=row[2], name=row[3], state=states[row[4]],
-                created_at=row[5], started_at=row[6], ended_at=row[7], updated_at=row[8], tags=tuple(row[9] or ()),
+                id=row[0],
+                root_id=root_id,
+                parent_id=row[1],
+                function=row[2],
+                name=row[3],
+                state=states[row[4]],
+                created_at=row[5],
+                started_at=row[6],
+                ended_at=row[7],
+                updated_at=row[8],
+                tags=tuple(row[9] or ()),
                 inputs={k: InputRef(ref[0], tuple(ref[1])) for k, ref in (row[10] or {}).items()},
-                output_id=row[11], cached_from=row[12],
+                output_id=row[11],
+                cached_from=row[12],
             )
             for row in rows
         ]
