@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-FIGURE_TYPES = ("matplotlib.figure.Figure", "plotly.graph_objs._figure.Figure")
+FIGURE_TYPES = ("matplotlib.figure:Figure", "plotly.graph_objs._figure:Figure")
 
 
 class FigureUnavailable(Exception):

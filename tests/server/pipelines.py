@@ -96,3 +96,12 @@ def tick(seconds: float) -> int:
 def slow(seconds: float = 120.0) -> int:
     """Prints a line five times a second for `seconds` (to watch live, then cancel)."""
     return tick(seconds)
+
+
+@loopline.func
+def plot(points: int) -> object:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3))
+    figure.subplots().plot(range(points), [x * x for x in range(points)])
+    return figure
