@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from loopline.server.graph import Box, Layout
+from loopline.server.graph import PAD, Box, Layout
 from loopline.server.timefmt import duration
 
 MARGIN = 16.0
@@ -81,15 +81,47 @@ def _fan_summary(box: Box) -> str:
     return escape(text if len(text) <= 30 else text[:29] + "…")
 
 
+def _blocked(source: Box, target: Box, x1: float, x2: float) -> bool:
+    """Whether a sibling box sits between the two ends (the edge skips a layer)."""
+    parent = source.parent
+    if parent is None or parent is not target.parent:
+        return False
+    low, high = min(x1, x2) - MARGIN, max(x1, x2) - MARGIN
+    top, bottom = source.y + source.height, target.y
+    return any(
+        b is not source
+        and b is not target
+        and b.y >= top
+        and b.y + b.height <= bottom
+        and b.x <= high
+        and b.x + b.width >= low
+        for b in parent.children
+    )
+
+
 def _edge(source: Box, target: Box, count: int) -> str:
     x1, y1 = source.x + MARGIN + source.width / 2, source.y + MARGIN + source.height
     x2, y2 = target.x + MARGIN + target.width / 2, target.y + MARGIN
-    bend = max(abs(y2 - y1) / 2, 24.0)
-    path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2 - 3:.1f}"
-    label = ""
-    if count > 1:
+    if _blocked(source, target, x1, x2):
+        # Go around the boxes in between, along the group's inner margin on the nearer side.
+        parent = source.parent
+        assert parent is not None
+        middle = parent.x + MARGIN + parent.width / 2
+        lane = (
+            parent.x + MARGIN + PAD / 2
+            if (x1 + x2) / 2 <= middle
+            else parent.x + MARGIN + parent.width - PAD / 2
+        )
+        path = (
+            f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + 22:.1f} {lane:.1f},{y1 + 4:.1f} {lane:.1f},{y1 + 26:.1f} "
+            f"L{lane:.1f},{y2 - 26:.1f} C{lane:.1f},{y2 - 4:.1f} {x2:.1f},{y2 - 22:.1f} {x2:.1f},{y2 - 3:.1f}"
+        )
+        mx, my = lane, (y1 + y2) / 2
+    else:
+        bend = max(abs(y2 - y1) / 2, 24.0)
+        path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2 - 3:.1f}"
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        label = f'<text class="edge-count" x="{mx + 4:.1f}" y="{my:.1f}">{count:,}</text>'
+    label = f'<text class="edge-count" x="{mx + 4:.1f}" y="{my:.1f}">{count:,}</text>' if count > 1 else ""
     return f'<path class="edge" d="{path}" marker-end="url(#arrow)"/>{label}'
 
 
