@@ -306,3 +306,11 @@ def test_rerun_of_a_pipeline_whose_file_is_gone_says_why(
     assert response.status_code == 400
     assert "could not start" in response.json()["detail"]
     assert "is gone" in response.json()["detail"]
+
+
+def test_events_first_replay_what_changed_since_a_moment(http: httpx.Client, seeded: Seeded) -> None:
+    params = {"root_id": seeded.showcase, "since": "2000-01-01T00:00:00Z"}
+    with http.stream("GET", "/api/v1/events", params=params) as stream:
+        data = next(line for line in stream.iter_lines() if line.startswith("data:"))
+    assert {r["name"] for r in json.loads(data[5:])} == {"showcase", "make_table", "make_arrays", "summarize"}
+    assert http.get("/api/v1/events", params={"since": "soon"}).status_code == 422

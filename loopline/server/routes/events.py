@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from loopline.core.records import RunRecord
 from loopline.server import sse
+from loopline.server.queries import as_utc
 from loopline.server.schemas import RunOut
 from loopline.server.state import ServerState, server_state
 
@@ -35,18 +37,37 @@ async def events(
     state: State,
     root_id: Annotated[str | None, Query(max_length=64, description="only runs of this pipeline run")] = None,
     roots: Annotated[bool, Query(description="only pipeline (root) runs")] = False,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            json_schema_extra={"format": "date-time"},
+            description="first send the changes since then",
+        ),
+    ] = None,
 ) -> StreamingResponse:
+    try:
+        start = as_utc(dt.datetime.fromisoformat(since)) if since else None
+    except ValueError:
+        raise HTTPException(422, f"query.since: {since!r} is not an ISO 8601 date and time") from None
+
     def wants(run: RunRecord) -> bool:
         return (root_id is None or run.root_id == root_id) and (not roots or run.parent_id is None)
 
-    return sse.stream(_changes(request, state, wants))
+    return sse.stream(_changes(request, state, wants, start))
 
 
 async def _changes(
-    request: Request, state: ServerState, wants: Callable[[RunRecord], bool]
+    request: Request, state: ServerState, wants: Callable[[RunRecord], bool], since: dt.datetime | None
 ) -> AsyncIterator[str]:
     async with state.feed.listen(wants) as listener:
         yield sse.comment("listening")
+        if since is not None:  # what changed between the page's rendering and this subscription
+            missed = [
+                r for r in await asyncio.to_thread(state.metadata.changed_runs, since, limit=5000) if wants(r)
+            ]
+            if missed:
+                yield sse.event("runs", [RunOut.of(r).model_dump(mode="json") for r in missed])
         while not state.feed.stopped:
             if listener.overflowed:
                 listener.overflowed = False

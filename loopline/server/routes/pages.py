@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from loopline.core.records import ArtifactRecord, RunFilter, RunRecord, RunState
+from loopline.core.records import ArtifactRecord, RunFilter, RunRecord, RunState, utcnow
 from loopline.errors import ArtifactNotFoundError
 from loopline.server import queries
 from loopline.server.charts import metric_chart
@@ -31,7 +32,9 @@ TABS = ("overview", "io", "logs", "metrics", "source", "notes")
 
 def render(request: Request, template: str, **context: Any) -> HTMLResponse:
     state = server_state(request)
-    html = TEMPLATES.get_template(template).render(token=state.config.token, **context)
+    # Pages subscribe to changes since shortly before they read the store, so none is lost.
+    since = (utcnow() - dt.timedelta(seconds=2)).isoformat()
+    html = TEMPLATES.get_template(template).render(token=state.config.token, since=since, **context)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -4,6 +4,8 @@
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
   const token = ($("meta[name=loopline-token]") || {}).content || "";
+  // Changes since shortly before the page was rendered are replayed when the stream opens.
+  const since = encodeURIComponent(($("meta[name=loopline-since]") || {}).content || "");
   const TERMINAL = new Set(["succeeded", "cached", "failed", "cancelled", "abandoned", "orphaned"]);
 
   async function api(method, url, body) {
@@ -151,7 +153,7 @@
       }
     }
     const nested = table.dataset.nested === "1";
-    listen(`/api/v1/events${nested ? "" : "?roots=true"}`, {
+    listen(`/api/v1/events?since=${since}${nested ? "" : "&roots=true"}`, {
       runs: (runs) => {
         for (const run of runs) {
           const row = $(`tr[data-run-id="${run.id}"]`, body);
@@ -462,7 +464,7 @@
       }, wait);
     }
     let panelTimer = null;
-    listen(`/api/v1/events?root_id=${rootId}`, {
+    listen(`/api/v1/events?root_id=${rootId}&since=${since}`, {
       runs: (runs) => {
         let unknown = false;
         for (const run of runs) {
