@@ -523,7 +523,8 @@ class RayRunner(LocalRunner):
       your code to a cluster whose image lacks it.
     - `autoscaling=True`: the cluster grows on demand (KubeRay's autoscaler): steps that no
       current node can run wait for one instead of failing, and every ready step goes to Ray.
-    - `max_parallelism`: how many steps are handed to Ray at once (default: the cluster's CPUs).
+    - `max_parallelism`: how many steps are handed to Ray at once (default: the cluster's CPUs
+      and a quarter more, so the next step already waits in Ray's queue when one ends).
     - The artifact store (`LOOPLINE_ARTIFACTS_URL`) must be reachable from every node.
     """
 
@@ -586,7 +587,10 @@ class RayRunner(LocalRunner):
             elif self.autoscaling:
                 size = 1_000_000  # Ray queues them; the autoscaler sizes the cluster to the queue
             else:
-                size = max(1, int(sum(n.cpus for n in self._nodes)))
+                # The cluster's CPUs and a quarter more: a step already waits in Ray's queue when
+                # one ends, so a CPU never idles while its next step makes the round trip here.
+                cpus = max(1, int(sum(n.cpus for n in self._nodes)))
+                size = cpus + max(1, cpus // 4)
             return {"default": RayExecutor(artifacts, reporter, size)}
 
         return build
