@@ -1,9 +1,10 @@
 """`Workspace`: the stores the continuous-learning layer reads and writes, opened once.
 
 A workspace bundles the CL store (datasets, models, aliases, reports, schedules), the metadata
-store (artifact records, runs) and the artifact store (the bytes). Public functions take
-`workspace=` and default to the one that `LOOPLINE_HOME` (or `LOOPLINE_DATABASE_URL`) names, the
-same store a `LocalRunner` and the CLI use.
+store (artifact records, runs), the artifact store (the bytes) and the loop store (inference
+records, feedback, labeling tasks, loop rounds). Public functions take `workspace=` and default
+to the one that `LOOPLINE_HOME` (or `LOOPLINE_DATABASE_URL`) names, the same store a
+`LocalRunner` and the CLI use.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import os
 from typing import Any
 
+from loopline.cl.loop_store import LoopStore, MemoryLoopStore
 from loopline.cl.store import CLStore, MemoryCLStore
 from loopline.core.records import ArtifactRecord, WriteBatch
 from loopline.errors import StoreError
@@ -27,6 +29,7 @@ class Workspace:
     store: CLStore
     metadata: MetadataStore
     artifacts: ArtifactStore
+    loop: LoopStore
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Workspace:
@@ -48,14 +51,14 @@ class Workspace:
     def from_stores(cls, metadata: MetadataStore, artifacts: ArtifactStore) -> Workspace:
         """The workspace over a runner's (or client's) stores: the CL tables live in the same
         database as the metadata store's."""
-        return cls(_sql_cl_store(metadata), metadata, artifacts)
+        return cls(_sql_cl_store(metadata), metadata, artifacts, _sql_loop_store(metadata))
 
     @classmethod
     def in_memory(cls) -> Workspace:
         """A throwaway workspace (tests, notebooks)."""
         from loopline.storage.memory import MemoryMetadataStore
 
-        return cls(MemoryCLStore(), MemoryMetadataStore(), MemoryArtifactStore())
+        return cls(MemoryCLStore(), MemoryMetadataStore(), MemoryArtifactStore(), MemoryLoopStore())
 
     def put(self, value: Any) -> ArtifactRecord:
         """Store `value` as an artifact, with its record (summary, size) for display."""
@@ -74,7 +77,10 @@ def resolve(workspace: Workspace | None) -> Workspace:
 
 def referenced_artifact_ids(metadata: MetadataStore) -> set[str]:
     """Artifacts the CL layer refers to in the database of `metadata` (for `loopline gc`)."""
-    return _sql_cl_store(metadata).referenced_artifact_ids()
+    return (
+        _sql_cl_store(metadata).referenced_artifact_ids()
+        | _sql_loop_store(metadata).referenced_artifact_ids()
+    )
 
 
 def _sql_cl_store(metadata: MetadataStore) -> CLStore:
@@ -86,3 +92,10 @@ def _sql_cl_store(metadata: MetadataStore) -> CLStore:
             f"the continuous-learning layer needs a SQL metadata store, not {type(metadata).__name__}"
         )
     return SqlCLStore(engine, migrate=False)
+
+
+def _sql_loop_store(metadata: MetadataStore) -> LoopStore:
+    from loopline.cl.loop_sql_store import SqlLoopStore
+
+    # The engine was checked (and the schema migrated) when the metadata store was opened.
+    return SqlLoopStore(metadata.engine, migrate=False)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from loopline.errors import StoreError
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 WRITE_OPTION = "loopline_write"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

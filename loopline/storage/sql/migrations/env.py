@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import loopline.storage.sql.cl_tables  # noqa: F401 - its tables join `metadata`: autogenerate must see them
+# The continuous-learning and loop tables join `metadata` on import: autogenerate must see them.
+import loopline.storage.sql.cl_tables
+import loopline.storage.sql.loop_tables  # noqa: F401
 from loopline.storage.sql.database import create_sql_engine
 from loopline.storage.sql.tables import metadata
 
