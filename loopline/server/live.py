@@ -36,6 +36,7 @@ class ChangeFeed:
         self.metadata = metadata
         self.poll_s = poll_s
         self.versions: dict[str, dt.datetime] = {}  # root id -> when a run of it last changed
+        self.epoch = 0  # bumped when changes had to be skipped
         self._since = utcnow() - OVERLAP
         self._announced: dict[str, dt.datetime] = {}  # run id -> updated_at already sent
         self._listeners: set[Listener] = set()
@@ -57,6 +58,7 @@ class ChangeFeed:
                 # them and tell every page to reload instead.
                 self._since = newest + dt.timedelta(microseconds=1)
                 self._skipped = True
+                self.epoch += 1  # and every cached pipeline is stale
         for run in fresh:
             assert run.updated_at is not None
             self._announced[run.id] = run.updated_at

@@ -26,17 +26,17 @@ class ServerState:
     config: ServerConfig
     feed: ChangeFeed
     relaunches: list[Relaunch] = dataclasses.field(default_factory=list)
-    _pipelines: collections.OrderedDict[str, tuple[dt.datetime | None, list[RunRecord]]] = dataclasses.field(
-        default_factory=collections.OrderedDict
+    _pipelines: collections.OrderedDict[str, tuple[tuple[int, dt.datetime | None], list[RunRecord]]] = (
+        dataclasses.field(default_factory=collections.OrderedDict)
     )
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def pipeline_runs(self, root_id: str) -> list[RunRecord]:
         """Every run of one pipeline, cached until the live feed sees one of them change."""
-        version = self.feed.versions.get(root_id)
+        version = (self.feed.epoch, self.feed.versions.get(root_id))
         with self._lock:
             cached = self._pipelines.get(root_id)
-            if cached is not None and cached[0] == version and not _unfinished(cached[1], version):
+            if cached is not None and cached[0] == version and not _unfinished(cached[1], version[1]):
                 self._pipelines.move_to_end(root_id)
                 return cached[1]
         runs = self.metadata.pipeline_outline(root_id)

@@ -43,6 +43,6 @@ def test_a_burst_bigger_than_a_batch_makes_listeners_resync(monkeypatch: pytest.
             store.write(WriteBatch(runs=[record(99)]))
             fresh = feed.poll()
             feed.publish(fresh)
-            return listener.overflowed and [r.id for r in fresh] == ["run99"]
+            return listener.overflowed and [r.id for r in fresh] == ["run99"] and feed.epoch == 1
 
     assert asyncio.run(scenario())
