@@ -48,5 +48,9 @@ postgres-deps:
 bench: $(INSTALLED)
 	$(PY) -m benchmarks.run_all
 
+# Refresh the dashboard screenshots the README shows (needs Debian's chromium).
+screenshots: $(INSTALLED) browser-deps
+	$(PY) -m loopline.server.screenshots docs/screenshots
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

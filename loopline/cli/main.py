@@ -40,19 +40,15 @@ def version() -> None:
 
 def _register() -> None:
     from loopline.cli import runs
-    from loopline.cli.run import run
-
-    cli.add_command(run)
-    cli.add_command(__import__("loopline.cli.server", fromlist=["server"]).server)
-    for command in runs.COMMANDS:
-        cli.add_command(command)
     from loopline.cli.ci import ci
     from loopline.cli.datasets import datasets
     from loopline.cli.models import models
+    from loopline.cli.run import run
     from loopline.cli.schedule import schedule
+    from loopline.cli.server import server
 
-    for cl_command in (ci, datasets, models, schedule):
-        cli.add_command(cl_command)
+    for command in (run, *runs.COMMANDS, server, ci, datasets, models, schedule):
+        cli.add_command(command)
 
 
 _register()
