@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopline import models
+from loopline import inferences, labeling, miners, models
 from loopline._version import __version__
 from loopline.cl.datasets import Dataset
 from loopline.cl.regression import regression_test
@@ -71,7 +71,10 @@ __all__ = [
     "__version__",
     "context",
     "func",
+    "inferences",
+    "labeling",
     "log_metric",
+    "miners",
     "models",
     "register_type",
     "regression_test",

@@ -1,0 +1,298 @@
+"""`InferenceLog`: log production predictions and feedback on them, a batch at a time.
+
+    log = InferenceLog(workspace)                       # or loopline.inferences.log(...) below
+    request_id = log.log("digits@production", image, prediction=7, scores=probabilities,
+                         display="image 8x8")
+    log.feedback(request_id, "correction", label=9)    # a user says it was a 9
+    log.flush()                                         # written now (else by size or interval)
+
+`log()` checks the record at once (a malformed record raises InvalidRecordError there, in the
+caller's code, not later in a background flush) and buffers it; the buffer is written when it
+holds `batch_size` records, when its oldest record is `flush_interval_s` old (checked on every
+`log()`, and by a background thread), on `flush()`, `close()` and at interpreter exit. A model
+alias is resolved to a version when the record is logged (looked up again after
+`alias_ttl_s`). Feedback on a request id still in the buffer flushes the buffer first.
+
+A record accepted by `log()` is kept until it is written: a failed write puts the batch back
+and raises, and the next flush tries again. (A process killed outright loses what it had not
+flushed yet, as any client-side buffer would; flush where that matters.)
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import queue
+import threading
+import uuid
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from loopline.cl import inference_checks as check
+from loopline.cl.ingest import (
+    ModelResolver,
+    check_inference,
+    feedback_record,
+    record_feedback,
+    write_inferences,
+)
+from loopline.cl.loop_records import Feedback, FeedbackKind
+from loopline.core.clock import Clock, SystemClock
+from loopline.errors import UsageError
+
+if TYPE_CHECKING:
+    from loopline.cl.inference_checks import PendingInference
+    from loopline.cl.workspace import Workspace
+
+_log = logging.getLogger(__name__)
+_LIVE: weakref.WeakSet[InferenceLog] = weakref.WeakSet()
+_DEFAULTS: dict[tuple[int, str, str, str], InferenceLog] = {}
+
+
+class InferenceLog:
+    """Buffers checked inference records and writes them to `workspace` in batches."""
+
+    def __init__(
+        self,
+        workspace: Workspace | None = None,
+        *,
+        batch_size: int = 1000,
+        flush_interval_s: float = 5.0,
+        alias_ttl_s: float = 1.0,
+        clock: Clock | None = None,
+        background: bool = True,
+    ) -> None:
+        from loopline.cl.workspace import resolve
+
+        if batch_size < 1 or flush_interval_s <= 0:
+            raise UsageError(
+                f"InferenceLog needs batch_size >= 1 and flush_interval_s > 0, got {batch_size} and "
+                f"{flush_interval_s}"
+            )
+        self.workspace = resolve(workspace)
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.clock = clock or SystemClock()
+        self.background = background
+        self._resolver = ModelResolver(self.workspace.store, ttl_s=alias_ttl_s, now=self.clock.monotonic)
+        self._buffer: list[PendingInference] = []
+        self._buffered: set[str] = set()
+        self._oldest: float | None = None
+        self._lock = threading.Lock()  # guards the buffer
+        self._writing = threading.Lock()  # one write at a time, in buffer order
+        self._events: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        _LIVE.add(self)
+
+    # -- logging -----------------------------------------------------------------------------
+
+    def log(
+        self,
+        model: Any,
+        input: Any,
+        prediction: Any,
+        *,
+        confidence: float | None = None,
+        scores: Any = None,
+        request_id: str | None = None,
+        time: dt.datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        display: str = "",
+    ) -> str:
+        """Record one prediction; returns its request id (a new one unless given).
+
+        - `model`: "digits@production" (an alias, resolved now), "digits@3", or a ModelVersion.
+        - `input`: what the model saw (an array, a text, a row...); `display` says how to show it
+          ("image 8x8", "text", "table", "array").
+        - `scores`: per-class scores; `confidence` defaults to the highest of them.
+        """
+        pending = check_inference(
+            self._resolver,
+            model=model,
+            input=input,
+            prediction=prediction,
+            request_id=uuid.uuid4().hex if request_id is None else request_id,
+            logged_at=self.clock.now() if time is None else check.moment(time),
+            confidence=confidence,
+            scores=scores,
+            metadata=metadata,
+            display=display,
+        )
+        self._add([pending])
+        return pending.request_id
+
+    def log_batch(
+        self,
+        model: Any,
+        inputs: Sequence[Any] | Any,
+        predictions: Sequence[Any] | Any,
+        *,
+        scores: Any = None,
+        confidence: Sequence[float] | Any = None,
+        request_ids: Sequence[str] | None = None,
+        time: dt.datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        display: str = "",
+    ) -> list[str]:
+        """Record the predictions of one batch call (`inputs[i]` -> `predictions[i]`, with
+        `scores[i]` and `confidence[i]` when given); returns their request ids."""
+        n = len(inputs)
+        if len(predictions) != n or any(
+            column is not None and len(column) != n for column in (scores, confidence, request_ids)
+        ):
+            raise UsageError(
+                f"log_batch: inputs, predictions, scores, confidence and request_ids need one entry "
+                f"per input ({n})"
+            )
+        moment = self.clock.now() if time is None else check.moment(time)
+        ids = [uuid.uuid4().hex for _ in range(n)] if request_ids is None else list(request_ids)
+        pending = [
+            check_inference(
+                self._resolver,
+                model=model,
+                input=inputs[i],
+                prediction=predictions[i],
+                request_id=ids[i],
+                logged_at=moment,
+                confidence=None if confidence is None else confidence[i],
+                scores=None if scores is None else scores[i],
+                metadata=metadata,
+                display=display,
+            )
+            for i in range(n)
+        ]
+        self._add(pending)
+        return ids
+
+    def _add(self, pending: list[PendingInference]) -> None:
+        now = self.clock.monotonic()
+        with self._lock:
+            self._buffer += pending
+            self._buffered.update(p.request_id for p in pending)
+            if self._oldest is None:
+                self._oldest = now
+            due = len(self._buffer) >= self.batch_size or now - self._oldest >= self.flush_interval_s
+        if due:
+            self.flush()
+        elif self.background and self._thread is None:
+            self._start()
+
+    @property
+    def pending(self) -> int:
+        """How many records wait in the buffer."""
+        with self._lock:
+            return len(self._buffer)
+
+    def flush(self) -> list[str]:
+        """Write every buffered record now; returns the request ids newly recorded. On failure the
+        records stay buffered (and the error is raised)."""
+        added: list[str] = []
+        with self._writing:
+            with self._lock:
+                batch, self._buffer, self._oldest = self._buffer, [], None
+            for start in range(0, len(batch), self.batch_size):
+                try:
+                    new, _ = write_inferences(batch[start : start + self.batch_size], self.workspace)
+                except BaseException:
+                    with self._lock:
+                        self._buffer = batch[start:] + self._buffer
+                        self._oldest = self.clock.monotonic()
+                    raise
+                added += new
+            with self._lock:
+                self._buffered = {p.request_id for p in self._buffer}
+        return added
+
+    # -- feedback ----------------------------------------------------------------------------
+
+    def feedback(
+        self,
+        request_id: str,
+        kind: FeedbackKind = "flag",
+        *,
+        label: Any = None,
+        score: float | None = None,
+        note: str = "",
+        source: str | None = None,
+        time: dt.datetime | None = None,
+    ) -> Feedback:
+        """Record feedback on a logged prediction: "flag" (it is wrong), "correction" (with the
+        right `label`), "confirmation" (it is right) or "heuristic" (a rule's verdict, `score`:
+        how likely it is wrong). `source` defaults to the OS user."""
+        from loopline.cl.provenance import current_user
+
+        with self._lock:
+            buffered = request_id in self._buffered
+        if buffered:
+            self.flush()
+        fields: dict[str, Any] = {"request_id": request_id, "kind": kind, "label": label, "score": score}
+        fields.update(note=note, **({} if time is None else {"time": time}))
+        item = feedback_record(fields, self.clock.now(), source or current_user())
+        (saved,) = record_feedback([item], self.workspace)
+        return saved
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="loopline-inference-log", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while self.clock.wait(self._events, self.flush_interval_s) is None:
+            with self._lock:
+                due = (
+                    self._oldest is not None
+                    and self.clock.monotonic() - self._oldest >= self.flush_interval_s
+                )
+            if not due:
+                continue
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the records stay buffered; the next pass retries
+                _log.exception("writing logged inferences failed; they stay buffered and are retried")
+
+    def close(self) -> None:
+        """Stop the background thread and write what is buffered."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._events.put("stop")
+            thread.join()
+        self.flush()
+
+    def __enter__(self) -> InferenceLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<InferenceLog {self.pending} buffered, batches of {self.batch_size}>"
+
+    @classmethod
+    def default(cls) -> InferenceLog:
+        """The log of the workspace the environment names (LOOPLINE_HOME, ...), one per process."""
+        key = (
+            os.getpid(),
+            os.environ.get("LOOPLINE_HOME", ""),
+            os.environ.get("LOOPLINE_DATABASE_URL", ""),
+            os.environ.get("LOOPLINE_ARTIFACTS_URL", ""),
+        )
+        found = _DEFAULTS.get(key)
+        if found is None:
+            found = _DEFAULTS[key] = cls()
+        return found
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for inference_log in list(_LIVE):
+        try:
+            inference_log.flush()
+        except Exception:  # noqa: BLE001 - at exit, report and go on with the other logs
+            _log.exception("could not write %d logged inferences at exit", inference_log.pending)
