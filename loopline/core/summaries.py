@@ -195,8 +195,11 @@ def ndarray(value: Any) -> dict[str, JSON]:
         if sample.size > FULL_STATS_LIMIT:
             sample = sample[:: math.ceil(sample.size / FULL_STATS_LIMIT)]
             summary["stats_sampled"] = True
-        numeric = sample.astype(np.float64, copy=False)
-        finite = numeric[np.isfinite(numeric)]
+        # One strided pass copies the sample out; every statistic then reads contiguous memory
+        # (half the time of reading a sampled 100 MiB array through a strided view).
+        numeric = np.ascontiguousarray(sample, dtype=np.float64)
+        finite_mask = np.isfinite(numeric)
+        finite = numeric if finite_mask.all() else numeric[finite_mask]
         summary["stats"] = {
             "min": json_number(float(finite.min())) if finite.size else None,
             "max": json_number(float(finite.max())) if finite.size else None,
