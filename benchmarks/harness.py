@@ -34,13 +34,15 @@ def measure(
 ) -> tuple[list[float], list[float]]:
     """Seconds of `warmup` calls, then of `runs` counted calls. `prepare()` builds each call
     untimed (e.g. a fresh runner and future), and only the call it returns is timed."""
-    samples = []
-    for _ in range(warmup + runs):
-        call = prepare()
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
+    samples = [timed(prepare()) for _ in range(warmup + runs)]
     return samples[:warmup], samples[warmup:]
+
+
+def timed(call: Callable[[], Any]) -> float:
+    """Seconds `call()` takes."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
 
 
 def median(values: Sequence[float]) -> float:
@@ -66,8 +68,8 @@ def cell_record(framework: str, runner: str, workload: str, steps: int, **fields
 
 
 def emit(record: Cell) -> None:
-    """A child's answer: one JSON line on stdout (the last one wins)."""
-    print(json.dumps(record), flush=True)
+    """A child's answer: one JSON line on stdout (the last one wins), with the machine's load."""
+    print(json.dumps({**record, "load": os.getloadavg()[0]}), flush=True)
 
 
 def run_child(

@@ -142,13 +142,13 @@ def table(cells: list[Cell]) -> str:
     """One row per cell; Sematic rows carry their overhead as a multiple of Loopline's."""
     lines = [
         "| steps | framework | runner | run s, median (min-max) | direct s | overhead ms/step "
-        "| vs Loopline, same runner | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| vs Loopline, same runner | peak RSS MiB | load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         name = f"{c.get('framework')} | {c.get('runner')}"
         if "run_s" not in c:
-            lines.append(f"| {c.get('size')} | {name} | {c.get('error', 'not run')} | | | | |")
+            lines.append(f"| {c.get('size')} | {name} | {c.get('error', 'not run')} | | | | | |")
             continue
         runs = c["run_s"]
         ratio = ""
@@ -160,7 +160,8 @@ def table(cells: list[Cell]) -> str:
         note = f" ({len(runs)} run)" if len(runs) == 1 else ""
         lines.append(
             f"| {c['steps']} | {name} | {median(runs):.3f} ({min(runs):.3f}-{max(runs):.3f}){note} "
-            f"| {median(c['direct_s']):.6f} | {per_step_ms(c):.3f} | {ratio} | {c['peak_mib']:.0f} |"
+            f"| {median(c['direct_s']):.6f} | {per_step_ms(c):.3f} | {ratio} | {c['peak_mib']:.0f} "
+            f"| {c['load']:.1f} |"
         )
     return "\n".join(lines)
 

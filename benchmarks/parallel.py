@@ -3,8 +3,8 @@
     python -m benchmarks.parallel
 
 The steps run in LocalRunner's warm worker processes (one per core); the reference is the same
-8 functions called one after another in this process. Target: at least 1.7x faster than
-sequential on 2 cores. The step size is calibrated on this machine first, so a step takes about
+8 functions called one after another in this process (the target: at least 1.7x faster on 2
+cores), and for information the same pipeline on `LocalRunner(max_parallelism=1)`, one worker. The step size is calibrated on this machine first, so a step takes about
 0.5 s here.
 """
 
@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 from benchmarks.harness import (
+    RUNS,
+    WARMUP,
     Cell,
     cell_record,
     emit,
-    measure,
     median,
     module_command,
     progress,
     run_child,
     scratch_dir,
+    timed,
 )
 
 
@@ -35,20 +36,27 @@ def loopline_cell() -> Cell:
     with scratch_dir("L6") as home:
         os.environ["LOOPLINE_HOME"] = str(home)
 
-        def prepare() -> Any:
-            runner, future = loopline.LocalRunner(), parallel(iterations)
-            return lambda: runner.run(future)
+        def sequential() -> None:
+            parallel_direct(iterations)
 
-        warmup_s, run_s = measure(prepare)
-        _, sequential_s = measure(lambda: lambda: parallel_direct(iterations))
+        def one_worker() -> None:
+            loopline.LocalRunner(max_parallelism=1).run(parallel(iterations))
+
+        def in_workers() -> None:
+            loopline.LocalRunner().run(parallel(iterations))
+
+        # The three alternate, so that a change in the machine's load weighs on every side of
+        # the ratios. (Building a runner and a future takes microseconds.)
+        rounds = [(timed(sequential), timed(one_worker), timed(in_workers)) for _ in range(WARMUP + RUNS)]
+    counted = rounds[WARMUP:]
     return cell_record(
         "loopline",
         "local",
         "L6",
         PARALLEL_STEPS,
-        run_s=run_s,
-        direct_s=sequential_s,
-        warmup_s=warmup_s[0],
+        run_s=[parallel_s for _, _, parallel_s in counted],
+        direct_s=[sequential_s for sequential_s, _, _ in counted],
+        one_worker_s=[one_s for _, one_s, _ in counted],
         iterations=iterations,
         cores=os.cpu_count(),
     )
@@ -65,17 +73,19 @@ def run() -> list[Cell]:
 
 def table(cells: list[Cell]) -> str:
     lines = [
-        "| framework | runner | cores | sequential s | run s, median (min-max) | speed-up |",
-        "|---|---|---|---|---|---|",
+        "| framework | runner | cores | sequential calls s | LocalRunner(max_parallelism=1) s "
+        "| LocalRunner() s, median (min-max) | speed-up vs sequential calls | vs max_parallelism=1 | load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         if "run_s" not in c:
-            lines.append(f"| loopline | local | | | {c.get('error')} | |")
+            lines.append(f"| loopline | local | | | | {c.get('error')} | | | |")
             continue
-        runs = c["run_s"]
+        runs, one = c["run_s"], median(c["one_worker_s"])
         lines.append(
             f"| {c['framework']} | {c['runner']} (standalone) | {c['cores']} | {median(c['direct_s']):.2f} "
-            f"| {median(runs):.2f} ({min(runs):.2f}-{max(runs):.2f}) | {speedup(c):.2f}x |"
+            f"| {one:.2f} | {median(runs):.2f} ({min(runs):.2f}-{max(runs):.2f}) | {speedup(c):.2f}x "
+            f"| {one / median(runs):.2f}x | {c['load']:.1f} |"
         )
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ standard library, Sematic and numpy: it never imports Loopline.
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -166,7 +167,8 @@ def main() -> None:
         "warmup_s": warmup_s,
         "warmup_size": warmup_n,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "version": sematic.__version__ if hasattr(sematic, "__version__") else "0.41.0",
+        "version": sematic.__version__,
+        "load": os.getloadavg()[0],
     }
     print(json.dumps(record), flush=True)
 
