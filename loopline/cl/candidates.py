@@ -114,8 +114,10 @@ class Candidates:
     def select(self, positions: Any) -> Candidates:
         import numpy as np
 
-        at = np.asarray(positions)
-        at = np.flatnonzero(at) if at.dtype == bool else at.astype(np.intp)
+        at: Any = positions
+        if not isinstance(positions, slice):
+            at = np.asarray(positions)
+            at = np.flatnonzero(at) if at.dtype == bool else at.astype(np.intp)
         return dataclasses.replace(
             self,
             ids=self.ids[at],

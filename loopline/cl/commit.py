@@ -60,7 +60,7 @@ def apply_labels(
     if new:
         new = sorted(new, key=lambda t: t.artifact_id)  # one artifact load per batch
         updated = updated.append(
-            _features(new, workspace),
+            _features(new, current.features, name, workspace),
             _labels(new, current.labels, name),
             ids=[t.example_id for t in new],
             lineage=_lineage(new, "labeling"),
@@ -70,22 +70,32 @@ def apply_labels(
     return updated.save(message, workspace=workspace), len(new), len(relabel)
 
 
-def _features(tasks: Sequence[LabelingTask], workspace: Workspace) -> Any:
+def _features(tasks: Sequence[LabelingTask], like: Any, name: str, workspace: Workspace) -> Any:
+    """The tasks' inputs, one batch artifact at a time, each checked against the dataset's
+    features (an error names the task whose input cannot join them)."""
+    import numpy as np
+
     from loopline.cl import examples
     from loopline.cl.inference_table import load_batch
 
-    parts: list[Any] = []
+    none = examples.take(like, np.arange(0))
+    joined = none
     start = 0
     while start < len(tasks):
         end = start
         while end < len(tasks) and tasks[end].artifact_id == tasks[start].artifact_id:
             end += 1
         batch = load_batch(tasks[start].artifact_id, workspace)
-        parts.append(batch.subset([t.example_id for t in tasks[start:end]]).features)
-        start = end
-    joined = parts[0]
-    for part in parts[1:]:
+        part = batch.subset([t.example_id for t in tasks[start:end]]).features
+        try:
+            examples.concat(none, part, "inputs")
+        except UsageError as error:
+            raise UsageError(
+                f"task {tasks[start].id} (request {tasks[start].request_id}) cannot join {name}: {error}. "
+                "Commit it to a dataset of its kind, or skip it"
+            ) from None
         joined = examples.concat(joined, part, "inputs")
+        start = end
     return joined
 
 
