@@ -136,7 +136,7 @@ def burn(iterations: int) -> int:
 
 def iterations_for(seconds: float) -> int:
     """How many `burn` iterations take about `seconds` on this machine (best of 3 probes)."""
-    probe = 200_000
+    probe = 1_000_000  # ~0.1 s: long enough that start-up costs do not skew the rate
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
