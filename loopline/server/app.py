@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from loopline._version import __version__
+from loopline.cl.errors import (
+    AliasMovedError,
+    DatasetConflictError,
+    DatasetNotFoundError,
+    ModelNotFoundError,
+    ScheduleNotFoundError,
+)
+from loopline.cl.loop_errors import InferenceNotFoundError, TaskNotFoundError, TaskStateError
+from loopline.cl.workspace import Workspace
 from loopline.errors import (
     ArtifactCorruptedError,
     ArtifactNotFoundError,
@@ -25,7 +35,18 @@ from loopline.errors import (
 )
 from loopline.server.config import ServerConfig
 from loopline.server.live import ChangeFeed
-from loopline.server.routes import actions, artifacts, events, logs, pages, pipelines, runs
+from loopline.server.routes import (
+    actions,
+    artifacts,
+    cl_pages,
+    events,
+    logs,
+    pages,
+    pipelines,
+    registry,
+    runs,
+    schedules,
+)
 from loopline.server.security import GuardMiddleware
 from loopline.server.state import ServerState
 from loopline.storage.base import ArtifactStore, MetadataStore
@@ -36,24 +57,27 @@ STATIC = Path(__file__).parent / "static"
 def create_app(
     metadata: MetadataStore, artifacts_store: ArtifactStore, config: ServerConfig | None = None
 ) -> FastAPI:
-    """The API and dashboard over these stores. Live updates start with the app's lifespan."""
+    """The API and dashboard over these stores. Live updates start with the app's lifespan, and so
+    does the scheduler when the config names the store's settings and asks for it."""
     config = config or ServerConfig()
     feed = ChangeFeed(metadata, config.poll_s)
-    state = ServerState(metadata, artifacts_store, config, feed)
+    state = ServerState(metadata, artifacts_store, config, feed, _workspace(metadata, artifacts_store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         poller = asyncio.create_task(feed.run())
-        try:
-            yield
-        finally:
-            feed.stop()
-            await poller
+        with _scheduler(config):
+            try:
+                yield
+            finally:
+                feed.stop()
+                await poller
 
     app = FastAPI(
         title="Loopline",
         version=__version__,
-        description="Runs, artifacts, logs and metrics of Loopline pipelines.",
+        description="Runs, artifacts, logs and metrics of Loopline pipelines; datasets, models, "
+        "regression reports and schedules; inference logging, feedback and labeling.",
         lifespan=lifespan,
         docs_url=None,  # the default docs page loads Swagger UI from a CDN; /api works offline
         redoc_url=None,
@@ -67,13 +91,47 @@ def create_app(
         artifacts.router,
         pipelines.router,
         events.router,
+        registry.router,
+        schedules.router,
         pages.router,
+        cl_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_error_handlers(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _workspace(metadata: MetadataStore, artifacts_store: ArtifactStore) -> Workspace:
+    """The continuous-learning records live in the metadata store's database; a store without one
+    (the in-memory store of some tests) gets empty in-memory CL and loop stores."""
+    if getattr(metadata, "engine", None) is not None:
+        return Workspace.from_stores(metadata, artifacts_store)
+    from loopline.cl.loop_store import MemoryLoopStore
+    from loopline.cl.store import MemoryCLStore
+
+    return Workspace(MemoryCLStore(), metadata, artifacts_store, MemoryLoopStore())
+
+
+@contextlib.contextmanager
+def _scheduler(config: ServerConfig) -> Iterator[None]:
+    """Run due schedules in a background thread while the app serves (`loopline server`)."""
+    if config.settings is None or not config.run_schedules:
+        yield
+        return
+    from loopline.cl.schedules import Scheduler
+
+    scheduler = Scheduler.for_settings(config.settings)
+    thread = threading.Thread(
+        target=scheduler.serve, args=(config.schedule_interval_s,), name="loopline-scheduler", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        scheduler.stop()
+        thread.join(timeout=10)
 
 
 def _error(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
@@ -120,7 +178,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def bad_request(request: Request, exc: Exception) -> Response:
         return _error(request, 400, str(exc))
 
-    async def corrupted(request: Request, exc: Exception) -> Response:
+    async def conflict(request: Request, exc: Exception) -> Response:
         return _error(request, 409, str(exc))
 
     async def invalid(request: Request, exc: Exception) -> Response:
@@ -138,9 +196,18 @@ def _add_error_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return _error(request, exc.status_code, str(exc.detail), headers)
 
-    app.add_exception_handler(RunNotFoundError, not_found)
-    app.add_exception_handler(ArtifactNotFoundError, not_found)
-    app.add_exception_handler(ArtifactCorruptedError, corrupted)
+    for missing in (
+        RunNotFoundError,
+        ArtifactNotFoundError,
+        DatasetNotFoundError,
+        ModelNotFoundError,
+        ScheduleNotFoundError,
+        InferenceNotFoundError,
+        TaskNotFoundError,
+    ):
+        app.add_exception_handler(missing, not_found)
+    for clash in (ArtifactCorruptedError, DatasetConflictError, AliasMovedError, TaskStateError):
+        app.add_exception_handler(clash, conflict)
     app.add_exception_handler(LooplineError, bad_request)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -41,12 +41,22 @@ def serve(
     settings: Settings | None = None,
     *,
     poll_s: float = 0.2,
+    api_keys: tuple[str, ...] = (),
+    run_schedules: bool = False,
 ) -> Iterator[RunningServer]:
-    """A real uvicorn server on 127.0.0.1 and a free port, stopped on exit."""
+    """A real uvicorn server on 127.0.0.1 and a free port, stopped on exit. Unlike `loopline
+    server`, it runs no schedules unless asked (`run_schedules=True`)."""
     import uvicorn
 
     port = free_port()
-    config = ServerConfig(host="127.0.0.1", port=port, settings=settings, poll_s=poll_s)
+    config = ServerConfig(
+        host="127.0.0.1",
+        port=port,
+        settings=settings,
+        poll_s=poll_s,
+        api_keys=api_keys,
+        run_schedules=run_schedules,
+    )
     app = create_app(metadata, artifacts, config)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -28,6 +28,11 @@ class ServerConfig:
     - `allow_remote`: accept requests for any Host (the server listens beyond this machine).
     - `settings`: the stores a rerun's worker process tracks into (None: reruns are refused).
     - `poll_s`: how often live updates look for changes in the store.
+    - `api_keys`: keys machine clients send as `Authorization: Bearer KEY` to the ingestion
+      endpoints (`POST /api/v1/inferences`, `/api/v1/feedback`). None configured: those
+      endpoints accept only requests from this machine that no web page sent (no Origin).
+    - `run_schedules`: run due schedules in a background thread (needs `settings`), checking
+      every `schedule_interval_s` seconds.
     """
 
     host: str = "127.0.0.1"
@@ -36,6 +41,9 @@ class ServerConfig:
     allow_remote: bool = False
     settings: Settings | None = None
     poll_s: float = 0.2
+    api_keys: tuple[str, ...] = ()
+    run_schedules: bool = True
+    schedule_interval_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.allow_remote:
@@ -43,6 +51,9 @@ class ServerConfig:
                 f"--host {self.host} would let other machines reach the dashboard, which can start and "
                 "cancel pipelines on this machine; pass --allow-remote as well if that is what you want"
             )
+        short = [key for key in self.api_keys if len(key) < 16]
+        if short:
+            raise UsageError("an API key must be at least 16 characters (e.g. `openssl rand -hex 24`)")
 
     @property
     def allowed_hosts(self) -> set[str]:

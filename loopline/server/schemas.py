@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from loopline.cl.records import AliasMove, DatasetVersion, ModelVersion, ReportEntry, Schedule, Slot
 from loopline.core.records import ArtifactRecord, LogChunk, MetricPoint, Note, RunRecord, RunState
+
+
+def finite(value: float | None) -> float | None:
+    """JSON has no NaN: missing and undefined numbers read null."""
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class DoneOut(BaseModel):
+    detail: str = Field(description="what was done")
 
 
 class InputOut(BaseModel):
@@ -306,3 +318,202 @@ class PipelineOut(BaseModel):
 
 class PipelinesOut(BaseModel):
     pipelines: list[PipelineOut]
+
+
+# -- datasets, models, regression reports, schedules (the CL layer's records) -------------------
+
+
+class DatasetVersionOut(BaseModel):
+    name: str
+    version: int
+    artifact_id: str
+    size: int
+    added: int = Field(description="examples added relative to `parent`")
+    removed: int
+    changed: int
+    parent: int | None
+    created_at: dt.datetime
+    created_by: str
+    message: str
+    run_id: str | None
+    display: str = Field(description='how an example is shown, e.g. "image 8x8"')
+
+    @classmethod
+    def of(cls, version: DatasetVersion) -> DatasetVersionOut:
+        return cls(**dataclasses.asdict(version))
+
+
+class DatasetOut(BaseModel):
+    name: str
+    versions: list[DatasetVersionOut] = Field(description="oldest first")
+
+
+class DatasetDiffOut(BaseModel):
+    old: str
+    new: str
+    added: list[str] = Field(description="example ids")
+    removed: list[str]
+    changed: list[str] = Field(description="ids whose features or label changed")
+
+
+class ModelVersionOut(BaseModel):
+    name: str
+    version: int
+    artifact_id: str
+    type_name: str
+    created_at: dt.datetime
+    created_by: str
+    training_run_id: str | None
+    dataset: str | None = Field(description="the training dataset version, NAME@VERSION")
+    code_version: str | None
+    metrics: dict[str, float | None] = Field(description="NaN and infinities read null")
+    description: str
+
+    @classmethod
+    def of(cls, version: ModelVersion) -> ModelVersionOut:
+        metrics = {k: finite(v) for k, v in version.metrics.items()}
+        return cls(**{**dataclasses.asdict(version), "metrics": metrics})
+
+
+class AliasMoveOut(BaseModel):
+    id: int
+    model: str
+    alias: str
+    version: int
+    previous: int | None
+    moved_at: dt.datetime
+    moved_by: str
+    reason: str
+    report_id: str | None = Field(description="the regression report that allowed the move")
+    forced: bool
+
+    @classmethod
+    def of(cls, move: AliasMove) -> AliasMoveOut:
+        return cls(**dataclasses.asdict(move))
+
+
+class ModelSummaryOut(BaseModel):
+    latest: ModelVersionOut
+    aliases: dict[str, int]
+
+
+class ModelOut(BaseModel):
+    name: str
+    versions: list[ModelVersionOut] = Field(description="oldest first")
+    aliases: dict[str, int]
+    history: list[AliasMoveOut] = Field(description="alias moves, oldest first")
+
+
+class ReportEntryOut(BaseModel):
+    id: str
+    created_at: dt.datetime
+    name: str
+    candidate: str
+    baseline: str | None
+    golden: str | None
+    passed: bool
+    scenarios: int
+    failed: int
+    model: str | None
+    run_id: str | None
+    commit: str | None
+
+    @classmethod
+    def of(cls, entry: ReportEntry) -> ReportEntryOut:
+        return cls(**dataclasses.asdict(entry))
+
+
+class CheckOut(BaseModel):
+    kind: str
+    metric: str
+    passed: bool | None = Field(description="null when skipped (no baseline)")
+    rule: str = Field(description="threshold, tolerance, mcnemar, all_correct or skipped")
+    reason: str
+    candidate: float | None
+    baseline: float | None
+    threshold: float | None
+    p_value: float | None
+
+
+class FlipOut(BaseModel):
+    id: str
+    label: Any
+    candidate: Any
+    baseline: Any
+
+
+class ScenarioOut(BaseModel):
+    name: str
+    description: str
+    must_pass: bool
+    size: int
+    passed: bool
+    reason: str
+    checks: list[CheckOut]
+    candidate: dict[str, float | None]
+    baseline: dict[str, float | None] | None
+    candidate_interval: list[float] | None = Field(description="[low, high] of the accuracy")
+    baseline_interval: list[float] | None
+    right_to_wrong: int
+    wrong_to_right: int
+    flipped: list[FlipOut] = Field(description="right for the baseline, wrong for the candidate (capped)")
+    notes: list[str]
+
+
+class ReportOut(BaseModel):
+    id: str
+    name: str
+    created_at: dt.datetime
+    passed: bool
+    golden: str
+    golden_size: int
+    candidate: str
+    baseline: str | None
+    scenarios: list[ScenarioOut]
+    notes: list[str]
+
+
+class SlotOut(BaseModel):
+    key: str = Field(description="the cron time or the dataset version that fired it")
+    state: str
+    due_at: dt.datetime
+    fired_at: dt.datetime
+    run_id: str | None
+    detail: str
+
+    @classmethod
+    def of(cls, slot: Slot) -> SlotOut:
+        return cls(
+            key=slot.key,
+            state=slot.state,
+            due_at=slot.due_at,
+            fired_at=slot.fired_at,
+            run_id=slot.run_id,
+            detail=slot.detail,
+        )
+
+
+class ScheduleOut(BaseModel):
+    name: str
+    target: str
+    params: list[str]
+    trigger: str
+    paused: bool
+    next: str = Field(description="when it fires next, in words")
+    created_at: dt.datetime
+    created_by: str
+    last_runs: list[SlotOut] = Field(description="latest first")
+
+    @classmethod
+    def of(cls, schedule: Schedule, upcoming: str, slots: list[Slot]) -> ScheduleOut:
+        return cls(
+            name=schedule.name,
+            target=schedule.target,
+            params=list(schedule.params),
+            trigger=schedule.describe_trigger(),
+            paused=schedule.paused,
+            next=upcoming,
+            created_at=schedule.created_at,
+            created_by=schedule.created_by,
+            last_runs=[SlotOut.of(s) for s in slots],
+        )

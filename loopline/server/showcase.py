@@ -6,6 +6,7 @@ Needs numpy and pandas (the `ml` extra).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 
 import loopline
@@ -105,3 +106,138 @@ def check_labels(rows: int) -> int:
 def label_audit(rows: int = 50) -> int:
     """Check the labels of the newest examples."""
     return check_labels(rows)
+
+
+# -- continuous learning: datasets, models, reports, schedules ----------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Registry:
+    """What `regression_records` recorded, for screenshots and tests to open."""
+
+    failing_report: str  # the artifact id of a report that blocks digits@3
+    passing_report: str
+
+
+DIGIT_SCENARIOS = 10
+
+
+def _fit(features: object, labels: object, C: float = 0.1) -> object:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=300)).fit(features, labels)
+
+
+def regression_records(workspace: object, *, run_id: str | None = None) -> Registry:
+    """Datasets (images, a table, texts), three digits models with their promotion history, a
+    passing and a failing regression report, and two schedules, in `workspace` (a
+    loopline.cl.workspace.Workspace). Needs scikit-learn."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_digits
+
+    from loopline.cl.workspace import Workspace
+
+    assert isinstance(workspace, Workspace)
+    ws = workspace
+    digits = load_digits()
+    ids = np.array([f"digit-{i:04d}" for i in range(len(digits.target))])
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(ids))
+    golden_at, train_at, extra_at = order[:500], order[500:1500], order[1500:1540]
+    hard = ids[golden_at[:8]].tolist()
+    golden = loopline.Dataset(
+        "digits-golden", digits.data[golden_at], digits.target[golden_at], ids=ids[golden_at],
+        tags={"hard": hard}, display="image 8x8",
+    ).save("pinned golden split", workspace=ws)  # fmt: skip
+    train = loopline.Dataset(
+        "digits-train", digits.data[train_at], digits.target[train_at], ids=ids[train_at], display="image 8x8"
+    ).save("load_digits, 1,000 examples", workspace=ws)
+    labeled = train.append(
+        digits.data[extra_at],
+        digits.target[extra_at],
+        ids=ids[extra_at],
+        lineage={
+            "source": "labeling",
+            "request_id": [f"req-{i:05d}" for i in range(len(extra_at))],
+            "miner": "low_confidence",
+            "labeler": "ada",
+        },
+    ).save("40 mined examples, labeled", workspace=ws)
+    loopline.Dataset(
+        "support-tickets",
+        ["The app crashes when I upload a photo", "Where is my refund?", "Love the new dark mode!",
+         "Password reset link never arrives", "Can I export my data as CSV?"],
+        ["bug", "billing", "praise", "account", "question"],
+        display="text",
+    ).save("first tickets", workspace=ws)  # fmt: skip
+    loopline.Dataset(
+        "house-prices",
+        pd.DataFrame({"rooms": [3, 4, 2, 5, 3], "area_m2": [72.5, 110.0, 48.0, 160.0, 85.0], "city": ["Lyon", "Paris", "Nantes", "Lille", "Lyon"]}),
+        np.array([310_000, 720_000, 190_000, 450_000, 355_000]),
+        display="table",
+    ).save("five sales", workspace=ws)  # fmt: skip
+
+    from loopline import models
+
+    base = models.register(
+        "digits", _fit(train.features, train.labels), dataset=train, metrics={"accuracy": 0.951},
+        training_run=run_id, description="first baseline", workspace=ws,
+    )  # fmt: skip
+    models.promote(base, "production", reason="first baseline", workspace=ws)
+    models.promote(base, "staging", reason="first baseline", workspace=ws)
+    better = models.register(
+        "digits", _fit(labeled.features, labeled.labels, C=0.2), dataset=labeled, metrics={"accuracy": 0.962},
+        training_run=run_id, description="retrained with 40 labeled examples", workspace=ws,
+    )  # fmt: skip
+    scenarios = [
+        *(loopline.Scenario(f"digit {d}", labels=[d], description=f"golden images of a {d}") for d in range(DIGIT_SCENARIOS)),
+        loopline.Scenario("all digits", at_least={"accuracy": 0.9}),
+        loopline.Scenario("hard examples", tag="hard", all_correct=True, no_regression=()),
+    ]  # fmt: skip
+    passing = loopline.regression_test(
+        "digits@2", golden, scenarios, baseline="digits@production", name="digits gate", workspace=ws
+    )
+    passing_id = passing.save(run_id=run_id, workspace=ws)
+    models.promote(better, "production", report=passing_id, reason="passed the digits gate", workspace=ws)
+    keep = (labeled.labels != 8) | (rng.random(len(labeled)) < 0.05)
+    broken = labeled.select(keep)
+    worse = models.register(
+        "digits", _fit(broken.features, broken.labels, C=0.2), dataset=labeled, metrics={"accuracy": 0.87},
+        training_run=run_id, description="sampling bug: drops most 8s", workspace=ws,
+    )  # fmt: skip
+    failing = loopline.regression_test(
+        "digits@3", golden, scenarios, baseline="digits@production", name="digits gate", workspace=ws
+    )
+    failing_id = failing.save(run_id=run_id, workspace=ws)
+    models.promote(worse, "candidate", reason="nightly candidate", workspace=ws)
+    models.promote(worse, "staging", force=True, reason="try it on staging despite the gate", workspace=ws)
+    _schedules(ws, run_id)
+    return Registry(failing_report=failing_id, passing_report=passing_id)
+
+
+def _schedules(ws: object, run_id: str | None) -> None:
+    from loopline.cl import schedules
+    from loopline.cl.records import Slot
+    from loopline.cl.workspace import Workspace
+    from loopline.core.records import utcnow
+
+    assert isinstance(ws, Workspace)
+    now = utcnow()
+    target = f"{__file__}:training_pipeline"
+    nightly = schedules.add_schedule(
+        ws.store, "nightly-digits", target, ("--rows", "200"), schedules.cron_trigger("0 2 * * *"),
+        now=now, created_by="ada",
+    )  # fmt: skip
+    for day, state in ((2, "succeeded"), (1, "failed")):
+        due = (now - dt.timedelta(days=day)).replace(hour=2, minute=0, second=0, microsecond=0)
+        ws.store.claim_slot(Slot(nightly.name, due.isoformat(), due, due, "claimed"))
+        detail = "ValueError: labels outside 0..3" if state == "failed" else ""
+        ws.store.update_slot(nightly.name, due.isoformat(), state=state, run_id=run_id, detail=detail)  # type: ignore[arg-type]
+    schedules.add_schedule(
+        ws.store, "retrain-on-labels", target, (), schedules.dataset_trigger(ws.store, "digits-train", 40),
+        now=now, created_by="ada",
+    )  # fmt: skip
+    schedules.pause(ws.store, "retrain-on-labels")

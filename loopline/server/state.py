@@ -6,10 +6,11 @@ import collections
 import dataclasses
 import datetime as dt
 import threading
-from typing import cast
+from typing import Any, cast
 
 from fastapi import Request
 
+from loopline.cl.workspace import Workspace
 from loopline.core.records import RunRecord
 from loopline.engine.relaunch import Relaunch
 from loopline.server.config import ServerConfig
@@ -17,6 +18,7 @@ from loopline.server.live import ChangeFeed
 from loopline.storage.base import ArtifactStore, MetadataStore
 
 PIPELINE_CACHE = 6
+VALUE_CACHE = 8
 
 
 @dataclasses.dataclass(eq=False)
@@ -25,11 +27,27 @@ class ServerState:
     artifacts: ArtifactStore
     config: ServerConfig
     feed: ChangeFeed
+    workspace: Workspace
     relaunches: list[Relaunch] = dataclasses.field(default_factory=list)
     _pipelines: collections.OrderedDict[str, tuple[tuple[int, dt.datetime | None], list[RunRecord]]] = (
         dataclasses.field(default_factory=collections.OrderedDict)
     )
+    _values: collections.OrderedDict[str, Any] = dataclasses.field(default_factory=collections.OrderedDict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def value(self, artifact_id: str) -> Any:
+        """An artifact's value (datasets, reports, batches of inputs), kept while it is among
+        the latest few asked for: artifacts never change, so pages of one dataset load it once."""
+        with self._lock:
+            if artifact_id in self._values:
+                self._values.move_to_end(artifact_id)
+                return self._values[artifact_id]
+        value = self.workspace.get(artifact_id)
+        with self._lock:
+            self._values[artifact_id] = value
+            while len(self._values) > VALUE_CACHE:
+                self._values.popitem(last=False)
+        return value
 
     def pipeline_runs(self, root_id: str) -> list[RunRecord]:
         """Every run of one pipeline, cached until the live feed sees one of them change."""

@@ -16,11 +16,14 @@ import httpx
 import pytest
 
 import loopline
+from loopline.cl.workspace import Workspace
 from loopline.core.records import RunRecord
 from loopline.errors import PipelineRunError
+from loopline.server import showcase
 from loopline.server.background import RunningServer, serve
 from loopline.settings import Settings
 from tests.server import pipelines
+from tests.server.records import Untrusted, untrusted_records
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +70,26 @@ def seeded(stores: Any) -> Seeded:
     xss = pipelines.fan(3).set(name=pipelines.XSS, tags=[pipelines.XSS])
     runner.run(xss)
     return Seeded(show.id, fan.id, failing.id, xss.id)
+
+
+@pytest.fixture(scope="session")
+def workspace(stores: Any) -> Workspace:
+    return Workspace.from_stores(*stores)
+
+
+@dataclasses.dataclass
+class Registry:
+    """What the regression-testing pages show: the showcase's records, and untrusted ones."""
+
+    showcase: showcase.Registry
+    untrusted: Untrusted
+
+
+@pytest.fixture(scope="session")
+def registry(workspace: Workspace, seeded: Seeded) -> Registry:
+    return Registry(
+        showcase.regression_records(workspace, run_id=seeded.showcase), untrusted_records(workspace)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -90,7 +90,34 @@
     }
     const sort = event.target.closest("button.sort");
     if (sort) sortTable(sort);
+    const post = event.target.closest("button[data-post]");
+    if (post) postAction(post);
+    const diff = event.target.closest("button[data-diff-go]");
+    if (diff) location.href = `${diff.dataset.diffGo}${$("#diff-old").value}/${$("#diff-new").value}`;
   });
+
+  // Buttons that POST and reload the page (schedules); a data-confirm one asks for a second click.
+  async function postAction(button) {
+    if (button.dataset.confirm && button.dataset.armed !== "1") {
+      const label = button.textContent;
+      button.dataset.armed = "1";
+      button.textContent = `${button.dataset.confirm} Click again to confirm`;
+      setTimeout(() => {
+        button.dataset.armed = "";
+        button.textContent = label;
+      }, 5000);
+      return;
+    }
+    button.disabled = true;
+    try {
+      const result = await api("POST", button.dataset.post);
+      sessionStorage.setItem("loopline-toast", result.detail || "done");
+      location.reload();
+    } catch (error) {
+      toast(error.message, true);
+      button.disabled = false;
+    }
+  }
 
   function sortTable(button) {
     const table = button.closest("table");
@@ -524,6 +551,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    const flash = sessionStorage.getItem("loopline-toast");
+    if (flash) {
+      sessionStorage.removeItem("loopline-toast");
+      toast(flash);
+    }
     const table = $("#runs-table");
     if (table) runsPage(table);
     const bar = $("#pipeline-bar");
