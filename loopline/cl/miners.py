@@ -143,11 +143,13 @@ def out_of_distribution(
     inputs: Any = None,
     max_reference: int = 50_000,
 ) -> Candidates:
-    """Records whose input is far from `reference` (training features, or a Dataset): the mean
-    distance to its `k` nearest reference examples, over the `quantile` of the same distance
-    among the reference examples themselves. A score above 1 is farther than (1 - quantile) of
-    the training data; only those are returned. Features are standardized on the reference
-    first (unless `standardize=False`)."""
+    """Records whose input is far from `reference` (training features, or a Dataset).
+
+    The ratio is the mean distance to the `k` nearest reference examples over the `quantile` of
+    that distance among the reference examples themselves: above 1, the input is farther out
+    than (1 - quantile) of the training data. Only those are returned, scored 1 - 1/ratio (in
+    [0, 1) like the other miners: twice the usual distance scores 0.5). Features are
+    standardized on the reference first (unless `standardize=False`)."""
     import numpy as np
 
     from loopline.cl.datasets import Dataset
@@ -179,8 +181,9 @@ def out_of_distribution(
         f"{d:.2f} from its {k} nearest training examples ({r:.1f}x the usual {usual:.2f})"
         for d, r in zip(distance[rows].tolist(), ratio[rows].tolist(), strict=True)
     ]
+    score = 1.0 - 1.0 / ratio[rows]
     return Candidates.of(
-        "out_of_distribution", table.request_ids[rows], ratio[rows], reasons, table.predictions[rows]
+        "out_of_distribution", table.request_ids[rows], score, reasons, table.predictions[rows]
     )
 
 

@@ -131,7 +131,7 @@ def test_inputs_far_from_the_training_data_are_out_of_distribution() -> None:
     logged = InferenceTable(np.array([f"r{i}" for i in range(22)]), np.zeros(22, dtype=int), np.ones(22))
     found = miners.out_of_distribution(logged, training, inputs=inputs).ranked()
     assert found.ids[:2].tolist() in (["r20", "r21"], ["r21", "r20"])
-    assert found.scores[0] > 5 and "nearest training examples" in found.reasons[0]
+    assert found.scores[0] > 0.8 and "nearest training examples" in found.reasons[0]
     assert len(found) <= 3  # about 1% of in-distribution inputs may pass the 99% quantile
 
 

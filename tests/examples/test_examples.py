@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ from examples.digits.pipeline import Evaluation, TrainConfig, pipeline
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_digits_trains_an_accurate_model_and_caches_on_the_second_run(runner: loopline.LocalRunner, client: loopline.Client) -> None:
+def test_digits_trains_an_accurate_model_and_caches_on_the_second_run(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
     first = runner.run(pipeline(TrainConfig(C=10.0)))
     assert isinstance(first, Evaluation) and first.accuracy > 0.95
     assert first.confusion.shape == (10, 10) and all(isinstance(i, loopline.Image) for i in first.hardest)
@@ -23,6 +26,7 @@ def test_digits_trains_an_accurate_model_and_caches_on_the_second_run(runner: lo
 
 
 def test_the_demo_runs_end_to_end(home: Path) -> None:
+    """`make demo`: three rounds of the loop; the production slice gains at least 10 points."""
     done = subprocess.run(
         [sys.executable, "-m", "examples.demo"],
         cwd=ROOT,
@@ -32,4 +36,9 @@ def test_the_demo_runs_end_to_end(home: Path) -> None:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    assert "accuracy 0.9" in done.stdout and "loopline server" in done.stdout
+    rows = [line.split() for line in done.stdout.splitlines() if line[:5].strip() in {"0", "1", "2", "3"}]
+    assert [row[0] for row in rows] == ["0", "1", "2", "3"]
+    assert all("11/11" in row and "promoted" in row for row in rows[1:])
+    gain = re.search(r"Production-slice accuracy .* \(([+-][\d.]+) points\)", done.stdout)
+    assert gain is not None and float(gain.group(1)) >= 10
+    assert "loopline server" in done.stdout and "http://127.0.0.1:8707" in done.stdout

@@ -1,0 +1,118 @@
+"""The continuous-improvement demo: production traffic, mining, labeling, retraining, the gate.
+
+Each round serves one chunk of production traffic with `digits@production` (every prediction
+logged, some users giving feedback), then runs one round of the loop pipeline. The table shows
+how the production model does on the held-out production slice after each round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import loopline
+from examples.continuous_improvement import pipeline, traffic
+from loopline.cl.loop import loop_round
+from loopline.cl.loop_records import LoopRound
+from loopline.cl.workspace import Workspace
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One line of the demo's table."""
+
+    round: int
+    served: int
+    feedback: int
+    labeled: int
+    dataset: str
+    size: int
+    accuracy: float
+    scenarios: str
+    outcome: str
+
+
+def run(
+    *,
+    rounds: int = 3,
+    budget: int = 40,
+    trainer: str = "sklearn",
+    labels: Sequence[str] = (),
+    on_row: Callable[[Row], None] = lambda row: None,
+) -> list[Row]:
+    """Set up, then serve and improve for `rounds` rounds; `labels[i]` picks round i+1's labeler
+    (default: the oracle). Returns the table, round 0 being the first model."""
+    pipeline.setup(trainer)
+    ws = Workspace.open()
+    runner = loopline.LocalRunner(echo=False)
+    production = loopline.models.get(f"{pipeline.MODEL}@production")
+    first = Row(
+        0,
+        0,
+        0,
+        0,
+        production.dataset or "",
+        _size(ws, production.dataset),
+        _accuracy(),
+        "",
+        f"{production.ref} (first model)",
+    )
+    table = [first]
+    on_row(first)
+    for number, rows in enumerate(pipeline.traffic_chunks(rounds), start=1):
+        served = traffic.serve(rows, model=f"{pipeline.MODEL}@production", seed=number)
+        labeler = labels[number - 1] if number <= len(labels) else "oracle"
+        spec = pipeline.spec(trainer=trainer, budget=budget, labels=labeler)
+        done = runner.run(loop_round(spec).set(name=f"{spec.name} round", tags=["demo"]))
+        row = _row(ws, done, served)
+        table.append(row)
+        on_row(row)
+    return table
+
+
+def _row(ws: Workspace, done: LoopRound, served: traffic.Served) -> Row:
+    must_pass = {name: s for name, s in done.scenarios.items() if s.get("must_pass", True)}
+    failed = [name for name, s in must_pass.items() if not s["passed"]]
+    verdict = f"{len(must_pass) - len(failed)}/{len(must_pass)} pass" + (
+        f" ({', '.join(failed)} fail)" if failed else ""
+    )
+    if done.promoted:
+        outcome = f"promoted {done.candidate}"
+    elif done.candidate:
+        outcome = f"blocked {done.candidate}"
+    else:
+        outcome = done.state
+    return Row(
+        done.round,
+        served.requests,
+        served.feedback,
+        done.labeled,
+        done.dataset_after or "",
+        _size(ws, done.dataset_after),
+        done.metrics.get("production accuracy", float("nan")),
+        verdict if done.scenarios else "-",
+        outcome,
+    )
+
+
+def _accuracy() -> float:
+    model = loopline.models.load(f"{pipeline.MODEL}@production")
+    return pipeline.production_accuracy(model)["production accuracy"]
+
+
+def _size(ws: Workspace, ref: str | None) -> int:
+    if not ref:
+        return 0
+    name, _, version = ref.partition("@")
+    return ws.store.get_dataset_version(name, int(version)).size
+
+
+HEADER = f"{'round':>5}  {'served':>6}  {'feedback':>8}  {'labeled':>7}  {'training set':<22}  {'prod. accuracy':>14}  {'scenarios':<28}  outcome"
+
+
+def format_row(row: Row) -> str:
+    dataset = f"{row.dataset} ({row.size})" if row.dataset else "-"
+    return (
+        f"{row.round:>5}  {row.served:>6}  {row.feedback:>8}  {row.labeled:>7}  {dataset:<22}  "
+        f"{row.accuracy:>14.1%}  {row.scenarios:<28}  {row.outcome}"
+    )
