@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loopline.cl.candidates import Miner
-from loopline.cl.loop_records import LabelingTask, LoopRound
+from loopline.cl.loop_records import LabelingTask, LoopRound, RoundState
 from loopline.cl.records import ModelVersion
 from loopline.cl.report import RegressionReport
 from loopline.cl.scenarios import Scenario
@@ -187,7 +187,7 @@ def improve(spec: LoopSpec, start: RoundStart, labeled: Labeled) -> LoopRound:
     if dataset is None or dataset in trained_on:
         return finish(spec, start, labeled, dataset, None, None)
     candidate = retrain(spec, start, dataset)
-    return finish(spec, start, labeled, dataset, candidate, gate(spec, start, candidate))  # type: ignore[return-value]
+    return finish(spec, start, labeled, dataset, candidate, gate(spec, start, candidate))
 
 
 @func
@@ -244,6 +244,7 @@ def finish(
             candidate, spec.alias, report=report, reason=f"{spec.name} round {start.round}", workspace=ws
         )
         promoted = True
+    state: RoundState
     if candidate is None:
         state, detail = "no new examples", f"{spec.dataset} has no examples the production model lacks"
     elif promoted:
