@@ -42,12 +42,13 @@ def _register() -> None:
     from loopline.cli import runs
     from loopline.cli.ci import ci
     from loopline.cli.datasets import datasets
+    from loopline.cli.label import label
     from loopline.cli.models import models
     from loopline.cli.run import run
     from loopline.cli.schedule import schedule
     from loopline.cli.server import server
 
-    for command in (run, *runs.COMMANDS, server, ci, datasets, models, schedule):
+    for command in (run, *runs.COMMANDS, server, ci, datasets, label, models, schedule):
         cli.add_command(command)
 
 
