@@ -78,6 +78,11 @@ def scores(value: Any) -> tuple[float, ...] | None:
     """Per-class scores as a tuple of finite floats (None stays None)."""
     if value is None:
         return None
+    if getattr(value, "ndim", None) == 1 and value.dtype.kind == "f" and len(value):  # the common case
+        floats = tuple(value.tolist())
+        if not all(map(math.isfinite, floats)):
+            raise InvalidRecordError(f"scores must be finite numbers, got {_short(value)}")
+        return floats
     items = value.tolist() if hasattr(value, "tolist") else value
     if not isinstance(items, (list, tuple)) or not items or any(isinstance(v, (list, tuple)) for v in items):
         raise InvalidRecordError(

@@ -30,6 +30,7 @@ from loopline.cl.records import ModelVersion
 from loopline.errors import UsageError
 
 if TYPE_CHECKING:
+    from loopline.cl.datasets import Dataset
     from loopline.cl.store import CLStore
     from loopline.cl.workspace import Workspace
 
@@ -174,7 +175,7 @@ def write_inferences(
         return [], []
     records: list[InferenceRecord] = []
     for group in _groups(pending):
-        batch_id = workspace.put(_pack(group)).id
+        batch_id = _put_batch(_pack(group), workspace)
         records += [
             InferenceRecord(
                 request_id=p.request_id,
@@ -211,6 +212,25 @@ def _pack(group: Sequence[PendingInference]) -> Any:
 
     inputs = [p.input for p in group]
     return Dataset("inferences", stack(inputs), ids=[p.request_id for p in group], display=group[0].display)
+
+
+def _put_batch(batch: Dataset, workspace: Workspace) -> str:
+    """Store a batch of inputs with a one-line summary (summarizing a thousand inputs would cost
+    more than writing them; the dashboard shows a batch's inputs from the artifact itself)."""
+    from loopline.core import serialization
+    from loopline.core.records import ArtifactRecord, WriteBatch, utcnow
+
+    encoded = serialization.encode(batch)
+    artifact_id = workspace.artifacts.put(encoded)
+    shown = f", {batch.display}" if batch.display else ""
+    summary = {
+        "kind": "object",
+        "type": encoded.type_name,
+        "repr": f"<inference batch: {len(batch)} inputs{shown}>",
+    }
+    record = ArtifactRecord(artifact_id, encoded.type_name, encoded.size, summary, utcnow())
+    workspace.metadata.write(WriteBatch(artifacts=[record]))
+    return artifact_id
 
 
 def stack(inputs: list[Any]) -> Any:

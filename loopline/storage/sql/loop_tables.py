@@ -20,10 +20,10 @@ inferences = sa.Table(
     sa.Column("logged_at", UTCDateTime(), nullable=False),
     sa.Column("prediction", sa.JSON()),
     sa.Column("confidence", sa.Float()),
-    sa.Column("scores", sa.JSON()),
+    sa.Column("scores", sa.LargeBinary()),  # float64 little-endian: exact, and no text to format per row
     sa.Column("batch_id", sa.String(64), nullable=False, index=True),
     sa.Column("display", sa.String(128), nullable=False),
-    sa.Column("metadata", sa.JSON(), nullable=False),
+    sa.Column("metadata", sa.JSON(none_as_null=True)),  # NULL when empty: no JSON to encode per row
     sa.Index("ix_inferences_model_logged", "model", "model_version", "logged_at"),
     sa.Index("ix_inferences_logged", "logged_at"),
 )

@@ -48,10 +48,10 @@ def upgrade() -> None:
         sa.Column("logged_at", loopline.storage.sql.tables.UTCDateTime(), nullable=False),
         sa.Column("prediction", sa.JSON(), nullable=True),
         sa.Column("confidence", sa.Float(), nullable=True),
-        sa.Column("scores", sa.JSON(), nullable=True),
+        sa.Column("scores", sa.LargeBinary(), nullable=True),
         sa.Column("batch_id", sa.String(length=64), nullable=False),
         sa.Column("display", sa.String(length=128), nullable=False),
-        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("metadata", sa.JSON(none_as_null=True), nullable=True),
         sa.PrimaryKeyConstraint("request_id"),
     )
     with op.batch_alter_table("inferences", schema=None) as batch_op:
