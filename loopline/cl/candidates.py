@@ -81,6 +81,8 @@ class Candidates:
         score_array = np.asarray(scores, dtype=float).reshape(-1)
         if len(score_array) != n:
             raise UsageError(f"Candidates.of(scores=...) needs one score per candidate ({n})")
+        if not np.isfinite(score_array).all():
+            raise UsageError(f"the miner {miner} gave scores that are not finite numbers (NaN or infinite)")
         return cls(
             id_array,
             score_array,
@@ -134,10 +136,22 @@ class Candidates:
         return self.select(np.lexsort((self.ids, -self.scores)))
 
     def top(self, budget: int) -> Candidates:
-        """The `budget` highest-scored candidates, highest first."""
+        """The `budget` highest-scored candidates, highest first (ties: by id). Linear in the
+        number of candidates: only the chosen ones are sorted."""
+        import numpy as np
+
         if budget < 0:
             raise UsageError(f"a budget cannot be negative, got {budget}")
-        return self.ranked().select(slice(0, budget))
+        n = len(self)
+        if budget >= n:
+            return self.ranked()
+        if budget == 0:
+            return self.select(slice(0, 0))
+        kth = np.partition(self.scores, n - budget)[n - budget]  # the budget-th highest score
+        above = np.flatnonzero(self.scores > kth)
+        tied = np.flatnonzero(self.scores == kth)
+        tied = tied[np.argsort(self.ids[tied], kind="stable")][: budget - len(above)]
+        return self.select(np.concatenate([above, tied])).ranked()
 
     def without(self, ids: Collection[str] | Any) -> Candidates:
         """These candidates minus the ones with these ids."""
@@ -203,26 +217,31 @@ def mine(
     if budget < 0:
         raise UsageError(f"mine(budget=...) cannot be negative, got {budget}")
     golden = [exclude] if isinstance(exclude, Dataset) else list(exclude)
-    found = Candidates.combine(*(_run(miner, table) for miner in miners))
+    found = [_run(miner, table) for miner in miners]
     assert table.confirmed is not None
-    found = found.without(skip).without(table.request_ids[table.confirmed])
-    for dataset in golden:
-        found = found.without(dataset.ids)
-    if not golden or table.workspace is None or table.batch_ids is None:
-        return found.top(budget)
-    fingerprints = np.concatenate([d.fingerprints() for d in golden])
-    kept: list[Candidates] = []
-    have, chunk = 0, max(4 * budget, 256)
-    for start in range(0, len(found), chunk):
-        part = found.select(slice(start, start + chunk))
-        rows = _positions(table, part.ids)
-        inputs = table.select(rows).inputs()
-        clean = ~np.isin(examples.fingerprints(inputs), fingerprints)
-        kept.append(part.select(clean))
-        have += int(clean.sum())
-        if have >= budget:
-            break
-    return Candidates.combine(*kept).top(budget) if kept else found.top(budget)
+    unwanted = np.concatenate(
+        [np.asarray(list(skip), dtype=str), table.request_ids[table.confirmed], *(d.ids for d in golden)]
+    )
+    by_content = bool(golden) and table.workspace is not None and table.batch_ids is not None
+    fingerprints = np.concatenate([d.fingerprints() for d in golden]) if by_content else None
+    order = np.argsort(table.request_ids, kind="stable") if by_content else None
+    # Only the best few of each miner can make the cut: merge their top `limit`, and look
+    # further only when a miner was cut above the last candidate kept.
+    limit = max(4 * budget, 1024)
+    while True:
+        parts = [f.top(limit) for f in found]
+        merged = Candidates.combine(*parts).without(unwanted)
+        if fingerprints is not None and order is not None and len(merged):
+            rows = order[np.searchsorted(table.request_ids, merged.ids, sorter=order)]
+            inputs = table.select(rows).inputs()
+            merged = merged.select(~np.isin(examples.fingerprints(inputs), fingerprints))
+        best = merged.top(budget)
+        cut = [len(f) > limit for f in found]
+        if len(best) == budget:
+            cut = [c and part.scores[-1] >= best.scores[-1] for c, part in zip(cut, parts, strict=True)]
+        if not any(cut):
+            return best
+        limit *= 4
 
 
 def _run(miner: Miner, table: InferenceTable) -> Candidates:
@@ -231,10 +250,3 @@ def _run(miner: Miner, table: InferenceTable) -> Candidates:
         name = getattr(miner, "__name__", repr(miner))
         raise UsageError(f"the miner {name} returned {type(found).__qualname__}; a miner returns Candidates")
     return found
-
-
-def _positions(table: InferenceTable, ids: NDArray[np.str_]) -> NDArray[np.intp]:
-    import numpy as np
-
-    order = np.argsort(table.request_ids, kind="stable")
-    return order[np.searchsorted(table.request_ids, ids, sorter=order)]

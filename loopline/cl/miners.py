@@ -141,7 +141,7 @@ def out_of_distribution(
     quantile: float = 0.99,
     standardize: bool = True,
     inputs: Any = None,
-    max_reference: int = 50_000,
+    max_reference: int = 10_000,
 ) -> Candidates:
     """Records whose input is far from `reference` (training features, or a Dataset).
 
@@ -149,7 +149,8 @@ def out_of_distribution(
     that distance among the reference examples themselves: above 1, the input is farther out
     than (1 - quantile) of the training data. Only those are returned, scored 1 - 1/ratio (in
     [0, 1) like the other miners: twice the usual distance scores 0.5). Features are
-    standardized on the reference first (unless `standardize=False`)."""
+    standardized on the reference first (unless `standardize=False`); a reference larger than
+    `max_reference` is subsampled to that many examples (seeded), which bounds the cost."""
     import numpy as np
 
     from loopline.cl.datasets import Dataset
@@ -196,7 +197,11 @@ def knn_distance(
     chunk: int = 2048,
 ) -> NDArray[np.float64]:
     """The mean Euclidean distance of each query to its `k` nearest reference rows (skipping the
-    nearest one, itself, when the queries are reference rows), in chunks of `chunk` queries."""
+    nearest one, itself, when the queries are reference rows), in chunks of `chunk` queries.
+
+    Squared distances are |q|^2 + |r|^2 - 2 q.r, one matrix product per chunk; the k smallest
+    per row are found by k passes of argmin (for a small k, much cheaper than partitioning
+    every row)."""
     import numpy as np
 
     ref_norms = (reference * reference).sum(axis=1)
@@ -204,10 +209,20 @@ def knn_distance(
     out = np.empty(len(queries))
     for start in range(0, len(queries), chunk):
         q = queries[start : start + chunk]
-        d2 = (q * q).sum(axis=1)[:, None] + ref_norms[None, :] - 2.0 * (q @ reference.T)
-        np.maximum(d2, 0.0, out=d2)
-        nearest = np.sort(np.partition(d2, take - 1, axis=1)[:, :take], axis=1)
-        out[start : start + chunk] = np.sqrt(nearest[:, 1:] if skip_self else nearest).mean(axis=1)
+        partial = q @ reference.T  # |q|^2 is added to the chosen few only
+        partial *= -2.0
+        partial += ref_norms[None, :]
+        if take <= 16:
+            rows = np.arange(len(q))
+            nearest = np.empty((len(q), take))
+            for j in range(take):
+                at = partial.argmin(axis=1)
+                nearest[:, j] = partial[rows, at]
+                partial[rows, at] = np.inf
+        else:
+            nearest = np.sort(np.partition(partial, take - 1, axis=1)[:, :take], axis=1)
+        distances = np.sqrt(np.maximum(nearest + (q * q).sum(axis=1)[:, None], 0.0))
+        out[start : start + chunk] = (distances[:, 1:] if skip_self else distances).mean(axis=1)
     return out
 
 
