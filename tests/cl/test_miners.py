@@ -236,3 +236,18 @@ def test_candidates_of_different_sources_do_not_mix() -> None:
     b = Candidates.of("y", ["2"], [0.5], "r", source="train@1")
     with pytest.raises(UsageError, match="different sources"):
         Candidates.combine(a, b)
+
+
+def test_mine_looks_past_what_it_skips_and_agrees_with_a_full_sort() -> None:
+    rng = np.random.default_rng(7)
+    scores = rng.dirichlet(np.ones(3), size=5000)
+    big = table(scores.tolist())
+    skipped = miners.low_confidence(big).top(3000).ids.tolist()  # the best 3,000 are queued already
+    found = miners.mine(big, [miners.low_confidence], budget=40, skip=skipped)
+    expected = miners.low_confidence(big).ranked().ids[3000:3040].tolist()
+    assert found.ids.tolist() == expected
+
+
+def test_top_keeps_ties_in_id_order() -> None:
+    tied = Candidates.of("m", ["d", "b", "c", "a"], [0.5, 0.9, 0.5, 0.5], "r")
+    assert tied.top(3).ids.tolist() == ["b", "a", "c"]
