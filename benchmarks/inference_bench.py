@@ -4,9 +4,10 @@
         [--out benchmarks/RESULTS_loop.md]
 
 Logs digit-like records (an input of 64 floats, a prediction, 10 class scores, a request id)
-into a fresh embedded store (SQLite in WAL mode and a local artifact folder), timed from the
-first `log()` to the durable commit of the last (the final `flush()` returns once the database
-committed it), with batches of 1,000 records:
+into an embedded store (SQLite in WAL mode and a local artifact folder; every run adds to the
+same store, so later runs write into larger tables), timed from the first `log()` to the
+durable commit of the last (the final `flush()` returns once the database committed it), with
+batches of 1,000 records:
 
 - `InferenceLog.log()` one record per call, as a service would;
 - `InferenceLog.log_batch()` one call per batch of 1,000 (a batch model's call);
@@ -152,8 +153,9 @@ def main() -> None:
         f"SQLite {sqlite3.sqlite_version}, numpy {np.__version__}.",
         "",
         f"{args.records:,} records per run (input: 64 floats shown as an 8x8 image; prediction; 10 class "
-        f"scores; request id), batches of {args.batch:,}, into a fresh embedded store, timed from the first "
-        f"call to the durable commit of the last record; median (best) of {args.repeat} runs.",
+        f"scores; request id), batches of {args.batch:,}, into one embedded store (SQLite, WAL) that every "
+        f"run adds to, timed from the first call to the durable commit of the last record; median (best) of "
+        f"{args.repeat} runs.",
         "",
         "| path | records/s | target |",
         "|---|---|---|",
