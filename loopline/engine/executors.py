@@ -114,6 +114,9 @@ class ThreadExecutor:
             with self._lock:
                 self._running.pop(task.run_id, None)
             self.reporter.finished(result)
+            # An idle thread must not keep the step's inputs and output alive (each may be a big
+            # array) until its next task: the state machine frees values once read.
+            del task, result
             if getattr(me, "loopline_abandoned", False):
                 return  # a replacement already took this thread's place
 
@@ -129,3 +132,7 @@ class ThreadExecutor:
     def shutdown(self) -> None:
         for _ in self._threads:
             self._tasks.put(_STOP)
+        with self._lock:
+            idle = [thread for thread in self._threads if thread not in self._running.values()]
+        for thread in idle:
+            thread.join(timeout=1)  # at once: their memory is free before the next run starts

@@ -129,6 +129,7 @@ class PipelineExecution:
                 self._on_result(event)
             elif event is _CANCEL:
                 self._stop_everything(reason="the pipeline was cancelled")
+            del event  # a result holds its step's output: do not keep it while waiting
             self._fire_timers()
 
     def _any_running(self) -> bool:
