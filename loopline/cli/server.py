@@ -24,8 +24,20 @@ from loopline.errors import UsageError
     envvar="LOOPLINE_SERVER_TOKEN",
     help="Session token for state-changing API calls (default: a random one).",
 )
-def server(host: str, port: int, allow_remote: bool, token: str | None) -> None:
-    """Serve the dashboard and the REST API (live runs, logs, artifacts, reruns).
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    envvar="LOOPLINE_API_KEY",
+    help="Key programs send (Authorization: Bearer KEY) to POST inferences and feedback; repeatable. "
+    "Without one, only programs on this machine may.",
+)
+@click.option("--no-schedules", is_flag=True, help="Do not run due schedules in this process.")
+def server(
+    host: str, port: int, allow_remote: bool, token: str | None, api_keys: tuple[str, ...], no_schedules: bool
+) -> None:
+    """Serve the dashboard and the REST API (live runs, logs, artifacts, reruns), and run due
+    schedules in the background.
 
     It reads the same store as `loopline run` (LOOPLINE_HOME, default ~/.loopline), so runs
     started from a terminal appear live.
@@ -39,7 +51,14 @@ def server(host: str, port: int, allow_remote: bool, token: str | None) -> None:
     if token is not None and len(token) < 16:
         raise UsageError("--token must be at least 16 characters")
     settings = Settings.from_env()
-    config = ServerConfig(host=host, port=port, allow_remote=allow_remote, settings=settings)
+    config = ServerConfig(
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        settings=settings,
+        api_keys=tuple(k for key in api_keys for k in key.split(",") if k),
+        run_schedules=not no_schedules,
+    )
     if token:
         config = dataclasses.replace(config, token=token)
     metadata, artifacts = open_stores(settings)
@@ -47,4 +66,6 @@ def server(host: str, port: int, allow_remote: bool, token: str | None) -> None:
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Loopline dashboard: http://{shown}:{port}/   (store: {settings.home})")
     click.echo(f"API token for POST requests (header X-Loopline-Token): {config.token}")
+    if config.run_schedules:
+        click.echo(f"running due schedules (checked every {config.schedule_interval_s:g} s)")
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)

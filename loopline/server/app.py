@@ -40,7 +40,10 @@ from loopline.server.routes import (
     artifacts,
     cl_pages,
     events,
+    ingest,
+    labeling,
     logs,
+    loop_pages,
     pages,
     pipelines,
     registry,
@@ -93,8 +96,11 @@ def create_app(
         events.router,
         registry.router,
         schedules.router,
+        ingest.router,
+        labeling.router,
         pages.router,
         cl_pages.router,
+        loop_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -15,6 +15,10 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def metric_chart(name: str, points: Sequence[MetricPoint]) -> str:
     """One metric as a line over its steps (or over the order it was logged)."""
     xs = [p.step if p.step is not None else i for i, p in enumerate(points)]
@@ -82,15 +86,16 @@ def bar_chart(
     if not bars:
         return ""
     top = max(value for _, value, _ in bars) or 1.0
-    plot_h = height - 34
+    plot_h = height - 46
     slot = min((width - 8) / len(bars), 40.0)
     parts = []
     for i, (label, value, href) in enumerate(bars):
         h = max(1.0, plot_h * value / top)
         x = 4 + i * slot
         bar = (
-            f'<rect class="bar" x="{x + 2:.1f}" y="{18 + plot_h - h:.1f}" width="{max(slot - 4, 1):.1f}" '
+            f'<rect class="bar" x="{x + 2:.1f}" y="{30 + plot_h - h:.1f}" width="{max(slot - 4, 1):.1f}" '
             f'height="{h:.1f}"><title>{escape(label)}: {_fmt(value)}</title></rect>'
+            f'<text class="tick" x="{x + slot / 2:.1f}" y="{27 + plot_h - h:.1f}" text-anchor="middle">{_count(value)}</text>'
             f'<text class="tick" x="{x + slot / 2:.1f}" y="{height - 4:.1f}" text-anchor="middle">{escape(label)}</text>'
         )
         parts.append(f'<a href="{escape(href)}">{bar}</a>' if href else bar)
@@ -101,6 +106,10 @@ def bar_chart(
     )
 
 
+def _count(value: float) -> str:
+    return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,.0f}"
+
+
 SERIES_COLORS = 10
 
 
@@ -108,16 +117,19 @@ def rounds_chart(
     title: str,
     series: dict[str, list[tuple[int, float]]],
     *,
-    width: float = 560.0,
+    rounds: Sequence[int] = (),
+    width: float = 600.0,
     height: float = 240.0,
 ) -> str:
-    """Several metrics over the rounds of a loop: one colored line per series, with a legend."""
+    """Several metrics over the rounds of a loop: one colored line per series, with a legend.
+    `rounds` sets the horizontal axis (every round of the loop, even those without a value)."""
     points = [p for values in series.values() for p in values]
     if not points:
         return ""
-    legend_w = 170.0
+    legend_w = 210.0
     plot_l, plot_r, plot_t, plot_b = 40.0, width - legend_w, 26.0, height - 24.0
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    xs = [p[0] for p in points] + list(rounds)
+    x0, x1 = min(xs), max(xs)
     y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
@@ -144,7 +156,7 @@ def rounds_chart(
             y = plot_t + i * 15
             legend.append(
                 f'<g class="series {color}"><rect x="{plot_r + 8:.1f}" y="{y - 8:.1f}" width="10" height="10" rx="2"/>'
-                f'<text x="{plot_r + 22:.1f}" y="{y + 1:.1f}">{escape(name[:24])} {_fmt(ordered[-1][1])}</text></g>'
+                f'<text x="{plot_r + 22:.1f}" y="{y + 1:.1f}">{escape(_short(name, 26))} {_fmt(ordered[-1][1])}</text></g>'
             )
     if len(series) > 14:
         legend.append(
@@ -152,7 +164,7 @@ def rounds_chart(
         )
     ticks = "".join(
         f'<text class="tick" x="{sx(r):.1f}" y="{height - 6:.1f}" text-anchor="middle">{r}</text>'
-        for r in sorted({p[0] for p in points})[:30]
+        for r in sorted(set(xs))[:30]
     )
     return (
         f'<svg class="chart rounds" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '

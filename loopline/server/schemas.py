@@ -7,8 +7,9 @@ import datetime as dt
 import math
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from loopline.cl.loop_records import Feedback, InferenceRecord, LabelingTask, LoopRound
 from loopline.cl.records import AliasMove, DatasetVersion, ModelVersion, ReportEntry, Schedule, Slot
 from loopline.core.records import ArtifactRecord, LogChunk, MetricPoint, Note, RunRecord, RunState
 
@@ -517,3 +518,195 @@ class ScheduleOut(BaseModel):
             created_by=schedule.created_by,
             last_runs=[SlotOut.of(s) for s in slots],
         )
+
+
+# -- inferences, feedback, labeling, loops (the continuous-improvement loop) --------------------
+
+
+class StrictIn(BaseModel):
+    """A request body taken as typed: no "3" for 3, no 0 for false."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class InferencesIn(StrictIn):
+    records: list[Any] = Field(
+        max_length=10_000,
+        description="inference records, each an object: `request_id`, `model` (NAME@ALIAS, NAME@VERSION, "
+        "or NAME with `model_version`), `input`, `prediction`; optional `confidence`, `scores` (one per "
+        'class), `time` (ISO 8601 with a zone), `metadata` (object), `display` (e.g. "image 8x8")',
+    )
+
+
+class FeedbackIn(StrictIn):
+    records: list[Any] = Field(
+        max_length=10_000,
+        description="feedback records, each an object: `request_id`, `kind` (flag, correction, "
+        "confirmation, heuristic); optional `label` (a correction's right answer), `score` (0 to 1: how "
+        "likely the prediction is wrong), `note`, `source` (who), `time`",
+    )
+
+
+class RecordProblemOut(BaseModel):
+    index: int = Field(description="the record's position in the batch")
+    request_id: str | None
+    error: str
+
+
+class IngestOut(BaseModel):
+    """What became of a batch; rejected records were not written, every other one was."""
+
+    accepted: list[str] = Field(description="request ids newly recorded")
+    duplicates: list[str] = Field(description="request ids recorded before (kept as first recorded)")
+    rejected: list[RecordProblemOut]
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    request_id: str
+    kind: str
+    created_at: dt.datetime
+    source: str
+    label: Any
+    score: float | None
+    note: str
+
+    @classmethod
+    def of(cls, item: Feedback) -> FeedbackOut:
+        return cls(**dataclasses.asdict(item))
+
+
+class InferenceOut(BaseModel):
+    request_id: str
+    model: str
+    model_version: int
+    alias: str | None
+    prediction: Any
+    confidence: float | None
+    scores: list[float] | None
+    logged_at: dt.datetime
+    batch_id: str = Field(description="the artifact holding the input")
+    metadata: dict[str, Any]
+    display: str
+    feedback: list[FeedbackOut]
+
+    @classmethod
+    def of(cls, record: InferenceRecord, feedback: list[Feedback]) -> InferenceOut:
+        return cls(
+            request_id=record.request_id,
+            model=record.model,
+            model_version=record.model_version,
+            alias=record.alias,
+            prediction=record.prediction,
+            confidence=record.confidence,
+            scores=None if record.scores is None else list(record.scores),
+            logged_at=record.logged_at,
+            batch_id=record.batch_id,
+            metadata=dict(record.metadata),
+            display=record.display,
+            feedback=[FeedbackOut.of(f) for f in feedback],
+        )
+
+
+class InferenceListOut(BaseModel):
+    inferences: list[InferenceOut]
+    total: int
+
+
+class LabelingTaskOut(BaseModel):
+    id: int
+    queue: str
+    key: str
+    source: str
+    example_id: str
+    request_id: str | None
+    miner: str
+    reason: str
+    score: float
+    suggestion: Any = Field(description="the model's prediction (or a user's correction)")
+    display: str
+    state: str
+    claimed_by: str | None
+    lease_until: dt.datetime | None
+    label: Any
+    labeled_by: str | None
+    labeled_at: dt.datetime | None
+    reviewed_by: str | None
+    skips: int
+    committed_to: str | None
+
+    @classmethod
+    def of(cls, task: LabelingTask) -> LabelingTaskOut:
+        fields = dataclasses.asdict(task)
+        return cls(**{k: v for k, v in fields.items() if k in cls.model_fields})
+
+
+class QueueOut(BaseModel):
+    name: str
+    counts: dict[str, int] = Field(description="tasks per state")
+
+
+class LabelerIn(StrictIn):
+    labeler: str = Field(min_length=1, max_length=64, description="who is labeling (recorded with the label)")
+
+
+class ClaimIn(LabelerIn):
+    limit: int = Field(default=3, ge=1, le=100)
+
+
+class LabelIn(LabelerIn):
+    label: Any = Field(description="what the model should have predicted (a JSON value)")
+
+
+class ReviewIn(StrictIn):
+    reviewer: str = Field(min_length=1, max_length=64)
+    approve: bool
+    label: Any = Field(default=None, description="a corrected label, when approving")
+
+
+class CommitIn(StrictIn):
+    dataset: str = Field(min_length=1, max_length=256, description="the dataset the labels join")
+    reviewed_only: bool = Field(default=False, description="commit only tasks a reviewer approved")
+
+
+class CommitOut(BaseModel):
+    dataset: str | None = Field(description="the new version, NAME@VERSION; null when nothing was ready")
+    added: int
+    relabeled: int
+    tasks: list[int]
+
+
+class LoopRoundOut(BaseModel):
+    loop: str
+    round: int
+    state: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    model: str
+    dataset: str
+    queue: str
+    run_id: str | None
+    production_before: str | None
+    production_after: str | None
+    candidate: str | None
+    dataset_before: str | None
+    dataset_after: str | None
+    mined: int
+    queued: int
+    labeled: int
+    report_id: str | None
+    passed: bool | None
+    promoted: bool
+    metrics: dict[str, float | None]
+    scenarios: dict[str, dict[str, Any]]
+    detail: str
+
+    @classmethod
+    def of(cls, loop_round: LoopRound) -> LoopRoundOut:
+        fields = dataclasses.asdict(loop_round)
+        fields["metrics"] = {k: finite(v) for k, v in loop_round.metrics.items()}
+        fields["scenarios"] = {
+            name: {k: finite(v) if isinstance(v, float) else v for k, v in values.items()}
+            for name, values in loop_round.scenarios.items()
+        }
+        return cls(**fields)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from typing import Any
 
 import loopline
+from loopline.cl.workspace import Workspace
 
 
 @dataclasses.dataclass
@@ -130,7 +132,7 @@ def _fit(features: object, labels: object, C: float = 0.1) -> object:
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=300)).fit(features, labels)
 
 
-def regression_records(workspace: object, *, run_id: str | None = None) -> Registry:
+def regression_records(ws: Workspace, *, run_id: str | None = None) -> Registry:
     """Datasets (images, a table, texts), three digits models with their promotion history, a
     passing and a failing regression report, and two schedules, in `workspace` (a
     loopline.cl.workspace.Workspace). Needs scikit-learn."""
@@ -138,10 +140,6 @@ def regression_records(workspace: object, *, run_id: str | None = None) -> Regis
     import pandas as pd
     from sklearn.datasets import load_digits
 
-    from loopline.cl.workspace import Workspace
-
-    assert isinstance(workspace, Workspace)
-    ws = workspace
     digits = load_digits()
     ids = np.array([f"digit-{i:04d}" for i in range(len(digits.target))])
     rng = np.random.default_rng(0)
@@ -218,13 +216,11 @@ def regression_records(workspace: object, *, run_id: str | None = None) -> Regis
     return Registry(failing_report=failing_id, passing_report=passing_id)
 
 
-def _schedules(ws: object, run_id: str | None) -> None:
+def _schedules(ws: Workspace, run_id: str | None) -> None:
     from loopline.cl import schedules
     from loopline.cl.records import Slot
-    from loopline.cl.workspace import Workspace
     from loopline.core.records import utcnow
 
-    assert isinstance(ws, Workspace)
     now = utcnow()
     target = f"{__file__}:training_pipeline"
     nightly = schedules.add_schedule(
@@ -241,3 +237,130 @@ def _schedules(ws: object, run_id: str | None) -> None:
         now=now, created_by="ada",
     )  # fmt: skip
     schedules.pause(ws.store, "retrain-on-labels")
+
+
+# -- continuous improvement: inferences, feedback, a labeling queue, loop rounds ----------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopShowcase:
+    queue: str
+    loop: str
+    request_ids: tuple[str, ...]  # every logged request id, oldest first
+
+
+def loop_records(ws: Workspace, registry: Registry, *, traffic: int = 240) -> LoopShowcase:
+    """Production traffic of digits@production with partial feedback, a mined labeling queue with
+    a few labels given, and three rounds of a loop's history, in `workspace`."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from loopline.cl import miners
+    from loopline.cl.candidates import mine
+    from loopline.cl.inference_table import InferenceTable
+    from loopline.cl.ingest import ingest_feedback, ingest_inferences
+    from loopline.cl.labeling import LabelingQueue
+    from loopline.core.records import utcnow
+
+    digits = load_digits()
+    rng = np.random.default_rng(1)
+    at = rng.permutation(len(digits.target))[:traffic]
+    production: Any = loopline.models.load("digits@production", workspace=ws)
+    scores = production.predict_proba(digits.data[at])
+    now = utcnow()
+    request_ids = tuple(f"prod-{i:05d}" for i in range(traffic))
+    records = [
+        {
+            "request_id": request_ids[i],
+            "model": "digits@production",
+            "input": digits.data[at[i]].tolist(),
+            "prediction": int(np.argmax(scores[i])),
+            "scores": scores[i].round(4).tolist(),
+            "time": (now - dt.timedelta(minutes=2 * (traffic - i))).isoformat(),
+            "metadata": {"app": "scanner", "region": ["eu", "us"][i % 2]},
+            "display": "image 8x8",
+        }
+        for i in range(traffic)
+    ]
+    ingest_inferences(records, workspace=ws)
+    wrong = [i for i in range(traffic) if int(np.argmax(scores[i])) != int(digits.target[at[i]])]
+    feedback: list[dict[str, object]] = [
+        {
+            "request_id": request_ids[i],
+            "kind": "correction",
+            "label": int(digits.target[at[i]]),
+            "source": "user-17",
+        }
+        for i in wrong[: len(wrong) // 2]
+    ]
+    feedback += [
+        {"request_id": request_ids[i], "kind": "flag", "source": "user-4"} for i in wrong[len(wrong) // 2 :]
+    ]
+    feedback += [
+        {"request_id": request_ids[i], "kind": "confirmation", "source": "user-9"}
+        for i in range(0, traffic, 9)
+    ]
+    ingest_feedback(feedback, workspace=ws)
+    table = InferenceTable.load(workspace=ws)
+    golden = loopline.Dataset.load("digits-golden", workspace=ws)
+    found = mine(table, [miners.feedback, miners.low_confidence], budget=24, exclude=golden)
+    queue = LabelingQueue("digits", workspace=ws)
+    queue.add(found)
+    truth = {request_ids[i]: int(digits.target[at[i]]) for i in range(traffic)}
+    for labeler, n in (("ada", 3), ("grace", 2)):
+        for task in queue.claim(n, labeler=labeler):
+            assert task.request_id is not None
+            queue.submit(task, truth[task.request_id], labeler=labeler)
+    first_labeled = queue.tasks(["labeled"], limit=1)
+    if first_labeled:
+        queue.review(first_labeled[0], approve=True, reviewer="linus")
+    _rounds(ws, registry, now)
+    return LoopShowcase(queue.name, "digits-loop", request_ids)
+
+
+def _rounds(ws: Workspace, registry: Registry, now: dt.datetime) -> None:
+    """Three recorded rounds: a promotion, a round blocked by the gate, a round with nothing new."""
+    from loopline.cl.loop_records import LoopRound
+
+    history = [
+        # state, production before/after, dataset before/after, report, slice accuracy, 7/8/9 accuracy
+        ("promoted", "digits@1", "digits@2", "digits-train@1", "digits-train@2", registry.passing_report, 0.912, (0.90, 0.87, 0.89)),
+        ("blocked", "digits@2", "digits@2", "digits-train@2", "digits-train@2", registry.failing_report, 0.912, (0.92, 0.38, 0.91)),
+        ("no new examples", "digits@2", "digits@2", "digits-train@2", "digits-train@2", None, 0.912, None),
+    ]  # fmt: skip
+    for i, (state, before, after, data_before, data_after, report, accuracy, per_digit) in enumerate(history):
+        started = now - dt.timedelta(hours=6 - 2 * i)
+        scenarios: dict[str, dict[str, object]] = {}
+        if per_digit is not None:
+            scenarios = {
+                f"digit {d}": {"passed": d != 8 or state != "blocked", "accuracy": a, "size": 50}
+                for d, a in zip((7, 8, 9), per_digit)
+            }
+        started_round = ws.loop.add_round(
+            LoopRound(
+                loop="digits-loop", round=0, state="running", started_at=started, model="digits",
+                dataset="digits-train", queue="digits", production_before=before, dataset_before=data_before,
+            )
+        )  # fmt: skip
+        ws.loop.update_round(
+            dataclasses.replace(
+                started_round,
+                state=state,  # type: ignore[arg-type]
+                ended_at=started + dt.timedelta(minutes=3),
+                production_after=after,
+                candidate={"promoted": after, "blocked": "digits@3"}.get(state),
+                dataset_after=data_after,
+                mined=40 if report else 0,
+                queued=40 if report else 0,
+                labeled=40 if report else 0,
+                report_id=report,
+                passed=None if report is None else state == "promoted",
+                promoted=state == "promoted",
+                metrics={"production-slice accuracy": accuracy},
+                scenarios=scenarios,
+                detail={
+                    "promoted": "digits@2 passed the gate and serves production",
+                    "blocked": "digits@3 failed the gate (digit 8); production unchanged",
+                }.get(state, "digits-train has no examples the production model lacks"),
+            )
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from loopline.server import showcase
 from loopline.server.background import RunningServer, serve
 from loopline.settings import Settings
 from tests.server import pipelines
-from tests.server.records import Untrusted, untrusted_records
+from tests.server.records import Untrusted, untrusted_inference, untrusted_records
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -90,6 +91,20 @@ def registry(workspace: Workspace, seeded: Seeded) -> Registry:
     return Registry(
         showcase.regression_records(workspace, run_id=seeded.showcase), untrusted_records(workspace)
     )
+
+
+@dataclasses.dataclass
+class Loop:
+    """What the continuous-improvement pages show: the showcase's traffic, queue and rounds, and an
+    inference (with feedback and a task) made of markup."""
+
+    showcase: showcase.LoopShowcase
+    untrusted: str  # its request id
+
+
+@pytest.fixture(scope="session")
+def loop(workspace: Workspace, registry: Registry) -> Loop:
+    return Loop(showcase.loop_records(workspace, registry.showcase), untrusted_inference(workspace))
 
 
 @pytest.fixture(scope="session")
@@ -178,3 +193,57 @@ def chromium_or_skip() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(reason.replace("SKIPPING THEM", "required when CI=true"))
     pytest.skip(reason)
+
+
+# -- the browser (tests marked `browser`) ------------------------------------------------------
+
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, server: RunningServer) -> Iterator[Callable[..., Any]]:
+    """Opens pages in fresh browser contexts (one per labeler, say); checks on exit that no script
+    failed, no dialog opened and no XSS payload ran."""
+    opened: list[tuple[Any, Any]] = []
+    problems: list[str] = []
+
+    def make(labeler: str | None = None) -> Any:
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server.url)
+        context.set_default_timeout(TIMEOUT_MS)
+        if labeler is not None:
+            context.add_init_script(f"localStorage.setItem('loopline-labeler', {json.dumps(labeler)})")
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        opened.append((context, page))
+        return page
+
+    yield make
+    for context, page in opened:
+        assert page.evaluate("window.__xss") is None, "an XSS payload ran"
+        context.close()
+    assert problems == []
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    return new_page()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")

@@ -9,6 +9,10 @@ import numpy as np
 import loopline
 from loopline import models
 from loopline.cl import schedules
+from loopline.cl.candidates import Candidates
+from loopline.cl.ingest import ingest_feedback, ingest_inferences
+from loopline.cl.labeling import LabelingQueue
+from loopline.cl.loop_records import InferenceQuery
 from loopline.cl.workspace import Workspace
 from loopline.core.records import utcnow
 from loopline.server import showcase
@@ -66,3 +70,39 @@ def untrusted_records(ws: Workspace) -> Untrusted:
         created_by=XSS,
     )
     return Untrusted(data.name, XSS, report.save(workspace=ws), schedule.name)
+
+
+def queue_of(
+    ws: Workspace, name: str, request_ids: list[str], reason: str = "picked by a test"
+) -> LabelingQueue:
+    """A labeling queue holding one task per logged request id (the first ones score highest)."""
+    queue = LabelingQueue(name, workspace=ws)
+    scores = [1.0 - i / (len(request_ids) + 1) for i in range(len(request_ids))]
+    logged = ws.loop.list_inferences(InferenceQuery(request_ids=tuple(request_ids)), limit=None)
+    by_id = {r.request_id: r.prediction for r in logged}
+    queue.add(Candidates.of("test", request_ids, scores, reason, [by_id[r] for r in request_ids]))
+    return queue
+
+
+def untrusted_inference(ws: Workspace) -> str:
+    """An inference whose request id, input, prediction, metadata, feedback and task are markup."""
+    result = ingest_inferences(
+        [
+            {
+                "request_id": XSS,
+                "model": f"{XSS}@production",
+                "input": XSS,
+                "prediction": XSS,
+                "metadata": {XSS: XSS},
+                "display": "text",
+            }
+        ],
+        workspace=ws,
+    )
+    assert result.accepted == (XSS,), result
+    feedback = ingest_feedback(
+        [{"request_id": XSS, "kind": "correction", "label": XSS, "note": XSS, "source": XSS}], workspace=ws
+    )
+    assert feedback.ok, feedback
+    LabelingQueue(XSS_NO_SLASH, workspace=ws).add(Candidates.of(XSS, [XSS], [0.9], XSS, [XSS]))
+    return XSS

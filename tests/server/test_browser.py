@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from loopline.server.background import RunningServer
-from tests.server.conftest import Seeded, chromium_or_skip, eventually
+from tests.server.conftest import Seeded, eventually
 
 pytestmark = pytest.mark.browser
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: RunningServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    opened.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    yield opened
-    assert opened.evaluate("window.__xss") is None, "an XSS payload ran"
-    context.close()
-    assert problems == []
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
 
 
 def test_runs_page_lists_pipelines_and_opens_one(page: Any, seeded: Seeded, shots: Path) -> None:

@@ -39,17 +39,8 @@ def list_datasets(state: State) -> list[DatasetVersionOut]:
     return [DatasetVersionOut.of(v) for v in state.workspace.store.latest_dataset_versions()]
 
 
-@router.get("/datasets/{name}", response_model=DatasetOut, summary="Every version of a dataset")
-def get_dataset(name: str, state: State) -> DatasetOut:
-    store = state.workspace.store
-    versions = store.dataset_versions(name)
-    if not versions:
-        store.get_dataset_version(name)  # DatasetNotFoundError: 404 with the registry's message
-    return DatasetOut(name=name, versions=[DatasetVersionOut.of(v) for v in versions])
-
-
 @router.get(
-    "/datasets/{name}/diff",
+    "/datasets/{name:path}/diff",
     response_model=DatasetDiffOut,
     summary="Example ids added, removed and changed between two versions",
 )
@@ -69,6 +60,15 @@ def diff_datasets(
     )
 
 
+@router.get("/datasets/{name:path}", response_model=DatasetOut, summary="Every version of a dataset")
+def get_dataset(name: str, state: State) -> DatasetOut:
+    store = state.workspace.store
+    versions = store.dataset_versions(name)
+    if not versions:
+        store.get_dataset_version(name)  # DatasetNotFoundError: 404 with the registry's message
+    return DatasetOut(name=name, versions=[DatasetVersionOut.of(v) for v in versions])
+
+
 @router.get(
     "/models",
     response_model=list[ModelSummaryOut],
@@ -83,7 +83,9 @@ def list_models(state: State) -> list[ModelSummaryOut]:
 
 
 @router.get(
-    "/models/{name}", response_model=ModelOut, summary="A model's versions, aliases and promotion history"
+    "/models/{name:path}",
+    response_model=ModelOut,
+    summary="A model's versions, aliases and promotion history",
 )
 def get_model(name: str, state: State) -> ModelOut:
     store = state.workspace.store

@@ -14,7 +14,7 @@ from loopline.server.state import ServerState, server_state
 router = APIRouter(
     prefix="/api/v1/schedules",
     tags=["schedules"],
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
 State = Annotated[ServerState, Depends(server_state)]
 SLOTS = 20

@@ -550,6 +550,181 @@
     markSelected();
   }
 
+  // -- the labeling page -------------------------------------------------------------------------
+
+  function typing(event) {
+    return event.target.closest("input, textarea, select") || event.metaKey || event.ctrlKey || event.altKey;
+  }
+
+  function labelingPage(root) {
+    const queue = encodeURIComponent(root.dataset.queue);
+    const who = $("#labeler");
+    who.value = localStorage.getItem("loopline-labeler") || who.value;
+    const options = $$(".label-opt", root);
+    const byKey = new Map(options.filter((b) => b.dataset.key).map((b) => [b.dataset.key, b]));
+    const commit = $("#commit-form");
+    commit.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const result = await api("POST", `/api/v1/labeling/${queue}/commit`, {
+          dataset: commit.elements.dataset.value,
+          reviewed_only: commit.elements.reviewed_only.checked,
+        });
+        sessionStorage.setItem("loopline-toast", result.dataset ? `${result.dataset}: +${result.added} examples, ${result.relabeled} relabeled` : "nothing ready to commit");
+        location.reload();
+      } catch (error) {
+        toast(error.message, true);
+      }
+    });
+    if (root.dataset.mode === "review") reviewMode(root, who, byKey);
+    else labelMode(root, queue, who, byKey);
+  }
+
+  function labelMode(root, queue, who, byKey) {
+    const pane = $("#task");
+    let held = [];  // claimed, not yet shown
+    let current = null;
+    let busy = false;
+    let done = 0;
+    let labeler = who.value;
+
+    async function next() {
+      if (!held.length) {
+        held = await api("POST", `/api/v1/labeling/${queue}/claim`, { labeler, limit: 3 });
+      }
+      current = held.shift() || null;
+      if (!current) {
+        pane.innerHTML = '<p class="muted" id="queue-empty">Nothing left to label in this queue: every task is labeled or claimed by someone else.</p>';
+        return;
+      }
+      const response = await html(`/fragments/labeling/task/${current.id}`);
+      pane.innerHTML = await response.text();
+    }
+
+    async function act(path, body, message) {
+      if (!current || busy) return;
+      busy = true;
+      const task = current;
+      try {
+        await api("POST", `/api/v1/labeling/tasks/${task.id}/${path}`, { labeler, ...body });
+        if (path === "label") $("#done-count").textContent = String((done += 1));
+        toast(message);
+      } catch (error) {
+        toast(error.message, true);
+      }
+      try {
+        await next();
+      } catch (error) {
+        toast(error.message, true);
+      } finally {
+        busy = false;
+      }
+    }
+
+    const label = (value) => act("label", { label: value }, `#${current && current.id} labeled ${JSON.stringify(value)}`);
+    const skip = () => act("skip", {}, `#${current && current.id} skipped`);
+    root.addEventListener("click", (event) => {
+      const option = event.target.closest(".label-opt");
+      if (option) label(JSON.parse(option.dataset.label));
+      else if (event.target.closest("[data-accept]") && current) label(current.suggestion);
+      else if (event.target.closest("[data-skip]")) skip();
+    });
+    $("#other-label").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const input = event.target.elements.label;
+      const text = input.value.trim();
+      if (!text) return;
+      const number = Number(text);
+      label(/^-?\d+$/.test(text) && Number.isSafeInteger(number) ? number : text);
+      input.value = "";
+    });
+    document.addEventListener("keydown", (event) => {
+      if (typing(event)) return;
+      const option = byKey.get(event.key);
+      if (option) {
+        event.preventDefault();
+        label(JSON.parse(option.dataset.label));
+      } else if (event.key === "Enter" && current && !event.target.closest("button, a")) {
+        event.preventDefault();
+        label(current.suggestion);
+      } else if (event.key === "s" || event.key === "S") {
+        event.preventDefault();
+        skip();
+      }
+    });
+
+    function release(keepalive) {
+      const tasks = [current, ...held].filter(Boolean);
+      for (const task of tasks) {
+        fetch(`/api/v1/labeling/tasks/${task.id}/release`, {
+          method: "POST",
+          keepalive,
+          headers: { "Content-Type": "application/json", "X-Loopline-Token": token },
+          body: JSON.stringify({ labeler }),
+        }).catch(() => {});
+      }
+      held = [];
+      current = null;
+    }
+    window.addEventListener("pagehide", () => release(true));
+    who.addEventListener("change", () => {
+      const name = who.value.trim();
+      if (!name || name === labeler) return;
+      release(false);
+      labeler = name;
+      localStorage.setItem("loopline-labeler", name);
+      next().catch((error) => toast(error.message, true));
+    });
+    next().catch((error) => {
+      pane.innerHTML = "";
+      toast(error.message, true);
+    });
+  }
+
+  function reviewMode(root, who, byKey) {
+    const cards = () => $$(".review-card:not(.done)", root);
+    function focus() {
+      $$(".review-card.current", root).forEach((c) => c.classList.remove("current"));
+      const first = cards()[0];
+      if (first) {
+        first.classList.add("current");
+        first.focus({ preventScroll: false });
+      }
+    }
+    async function review(card, approve, label) {
+      if (!card || card.classList.contains("busy")) return;
+      card.classList.add("busy");
+      const body = { reviewer: who.value.trim() || "reviewer", approve };
+      if (label !== undefined) body.label = label;
+      try {
+        await api("POST", `/api/v1/labeling/tasks/${card.dataset.taskId}/review`, body);
+        card.classList.add("done", approve ? "approved" : "rejected");
+        toast(`#${card.dataset.taskId} ${approve ? "approved" : "sent back"}`);
+      } catch (error) {
+        card.classList.add("done");
+        toast(error.message, true);
+      }
+      card.classList.remove("busy");
+      focus();
+    }
+    root.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-review]");
+      if (button) review(button.closest(".review-card"), button.dataset.review === "approve");
+    });
+    document.addEventListener("keydown", (event) => {
+      if (typing(event)) return;
+      const card = $(".review-card.current", root);
+      const option = byKey.get(event.key);
+      if (event.key === "a" || event.key === "A") review(card, true);
+      else if (event.key === "r" || event.key === "R") review(card, false);
+      else if (option) review(card, true, JSON.parse(option.dataset.label));
+      else return;
+      event.preventDefault();
+    });
+    who.addEventListener("change", () => localStorage.setItem("loopline-labeler", who.value.trim()));
+    focus();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const flash = sessionStorage.getItem("loopline-toast");
     if (flash) {
@@ -560,5 +735,7 @@
     if (table) runsPage(table);
     const bar = $("#pipeline-bar");
     if (bar) runPage(bar);
+    const labeling = $("#labeling");
+    if (labeling) labelingPage(labeling);
   });
 })();
