@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from loopline.core import serialization
-from loopline.core.hashing import new_hasher
+from loopline.core.hashing import digest_chunks, new_hasher
 from loopline.core.records import ArtifactRecord, utcnow
 from loopline.core.serialization import Encoded
 from loopline.core.summaries import summarize
@@ -76,6 +76,9 @@ class VerifyingReader:
         self.close()
 
 
+_HASH_FIRST_BYTES = 256 * 1024
+
+
 def _shard(artifact_id: str) -> str:
     return f"{artifact_id[:2]}/{artifact_id}"
 
@@ -94,6 +97,12 @@ class LocalArtifactStore:
         return self.root / _shard(check_artifact_id(artifact_id))
 
     def put(self, encoded: Encoded) -> str:
+        if encoded.size <= _HASH_FIRST_BYTES:
+            # A small value is hashed before anything is written: one the store already holds
+            # (a literal input, a repeated result) then costs a stat instead of a file.
+            known = digest_chunks(encoded.chunks())
+            if (self.root / _shard(known)).exists():
+                return known
         tmp = self._tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
         hasher = new_hasher()
         try:
