@@ -49,6 +49,11 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def times(ratio: float) -> str:
+    """A ratio for a table: two decimals below 10x, whole numbers above."""
+    return f"{ratio:.2f}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+
 def rss_mib() -> float:
     """This process's resident memory now."""
     with open("/proc/self/status") as status:
@@ -90,8 +95,12 @@ def run_child(
         return {"error": f"timed out after {timeout_s:.0f} s"}
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
-            return json.loads(line)  # type: ignore[no-any-return]
+            record: Cell = json.loads(line)
+            if "run_s" in record:
+                progress(f"  median {median(record['run_s']):.3f} s of {len(record['run_s'])} runs")
+            return record
     tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+    progress(f"  failed: exit code {done.returncode}")
     return {"error": f"exit code {done.returncode}: " + " | ".join(tail)}
 
 

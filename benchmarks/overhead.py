@@ -26,6 +26,7 @@ from benchmarks.harness import (
     progress,
     run_child,
     scratch_dir,
+    times,
 )
 
 WORKLOADS = ("L1", "L2", "L4")
@@ -139,16 +140,17 @@ def find(cells: list[Cell], **match: Any) -> Cell | None:
 
 
 def table(cells: list[Cell]) -> str:
-    """One row per cell; Sematic rows carry their overhead as a multiple of Loopline's."""
+    """One row per cell; Sematic rows carry their overhead as a multiple of Loopline's. The
+    warm-up is the first run into an empty store (for L4: the run that fills the cache)."""
     lines = [
         "| steps | framework | runner | run s, median (min-max) | direct s | overhead ms/step "
-        "| vs Loopline, same runner | peak RSS MiB | load |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| vs Loopline, same runner | warm-up run s | peak RSS MiB | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         name = f"{c.get('framework')} | {c.get('runner')}"
         if "run_s" not in c:
-            lines.append(f"| {c.get('size')} | {name} | {c.get('error', 'not run')} | | | | | |")
+            lines.append(f"| {c.get('size')} | {name} | {c.get('error', 'not run')} | | | | | | |")
             continue
         runs = c["run_s"]
         ratio = ""
@@ -156,11 +158,14 @@ def table(cells: list[Cell]) -> str:
             ours = find(
                 cells, framework="loopline", runner=c["runner"], workload=c["workload"], size=c["size"]
             )
-            ratio = f"{per_step_ms(c) / per_step_ms(ours):,.0f}x" if ours and per_step_ms(ours) > 0 else "-"
+            ratio = times(per_step_ms(c) / per_step_ms(ours)) if ours and per_step_ms(ours) > 0 else "-"
         note = f" ({len(runs)} run)" if len(runs) == 1 else ""
+        warmup = f"{c['warmup_s']:.3f}"
+        if c.get("warmup_size", c["size"]) != c["size"]:
+            warmup += f" ({c['warmup_size']} steps)"
         lines.append(
             f"| {c['steps']} | {name} | {median(runs):.3f} ({min(runs):.3f}-{max(runs):.3f}){note} "
-            f"| {median(c['direct_s']):.6f} | {per_step_ms(c):.3f} | {ratio} | {c['peak_mib']:.0f} "
+            f"| {median(c['direct_s']):.6f} | {per_step_ms(c):.3f} | {ratio} | {warmup} | {c['peak_mib']:.0f} "
             f"| {c['load']:.1f} |"
         )
     return "\n".join(lines)
