@@ -43,8 +43,11 @@ def main(argv: list[str] | None = None) -> None:
         f"\nProduction-slice accuracy {table[0].accuracy:.1%} -> {table[-1].accuracy:.1%} "
         f"({gain * 100:+.1f} points) in {len(table) - 1} rounds, {time.monotonic() - started:.0f} s.\n"
     )
-    print("See it all:")
-    print("  the dashboard       .venv/bin/loopline server   (then open http://127.0.0.1:8707)")
+    print("See it all in the dashboard: .venv/bin/loopline server, then open http://127.0.0.1:8707")
+    print(
+        "  /loops/digits-loop (the rounds), /inferences (logged traffic and feedback), /labeling (the queue)"
+    )
+    print("Or from the command line:")
     print("  the labeling queue  .venv/bin/loopline label ls")
     print("  dataset versions    .venv/bin/loopline datasets versions digits-train")
     print("  promotions          .venv/bin/loopline models history digits")
