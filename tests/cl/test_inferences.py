@@ -179,6 +179,14 @@ def test_closing_the_log_writes_what_is_buffered(ws: Workspace) -> None:
     assert load_input(ws.loop.get_inference(request_id), workspace=ws) == "a text input"
 
 
+def test_rows_and_texts_are_kept_as_they_are(log: InferenceLog, ws: Workspace) -> None:
+    row = log.log("digits@production", {"age": 31, "country": "FR"}, 1, display="table")
+    text = log.log("digits@production", "great product", 1, display="text")
+    log.flush()
+    assert load_input(ws.loop.get_inference(row), workspace=ws) == {"age": 31, "country": "FR"}
+    assert ws.get(ws.loop.get_inference(text).batch_id).display == "text"
+
+
 def test_the_module_functions_use_the_workspace_of_loopline_home(home: Path) -> None:
     models.register("digits", Constant(7))
     request_id = loopline.inferences.log("digits@1", [1.0, 2.0], 7)
