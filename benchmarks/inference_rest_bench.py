@@ -163,7 +163,8 @@ def main() -> None:
         f"{args.records:,} records per run (input: 64 floats shown as an 8x8 image; prediction; 10 class "
         f"scores; request id) in batches of {args.batch:,} per `POST /api/v1/inferences`, timed from the first "
         f"request to the answer to the last (sent once the database committed it); median (best) of "
-        f"{args.repeat} runs. Every run checked: every record accepted, none rejected, all in the store.",
+        f"{args.repeat} runs, into one store that grows run after run. Every run checked: every record "
+        "accepted, none rejected, all in the store.",
         "",
         "| clients sending at once | records/s | target |",
         "|---|---|---|",

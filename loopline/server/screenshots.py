@@ -1,7 +1,9 @@
 """Refresh the README's dashboard screenshots: `python -m loopline.server.screenshots OUTDIR`.
 
-Runs the showcase pipelines into a temporary store, serves it on a free loopback port and takes
-screenshots in Debian's headless Chromium (1440x900).
+Runs the showcase pipelines into a temporary store, adds the showcase's continuous-learning
+records (datasets, models, regression reports, schedules, logged inferences, a labeling queue,
+loop rounds), serves it on a free loopback port and takes screenshots in Debian's headless
+Chromium (1440x900).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import loopline
+from loopline.cl.workspace import Workspace
 from loopline.core.records import RunFilter
 from loopline.errors import PipelineRunError
 from loopline.sdk.future import Future
@@ -44,6 +47,9 @@ def take(out: Path) -> list[Path]:
             return metadata.list_runs(RunFilter(name=name, root_id=best.id), limit=1).runs[0].id
 
         failed = metadata.list_runs(RunFilter(name="check_labels"), limit=1).runs[0].id
+        ws = Workspace.from_stores(metadata, artifacts)
+        registry = showcase.regression_records(ws, run_id=best.id)
+        showcase.loop_records(ws, registry)
         shots = {
             "runs.png": ("/runs", None),
             "run-graph.png": (f"/runs/{best.id}", None),
@@ -53,6 +59,14 @@ def take(out: Path) -> list[Path]:
             "metrics.png": (f"/runs/{first('train')}?tab=metrics", None),
             "failure.png": (f"/runs/{failed}", None),
             "pipelines.png": ("/pipelines", None),
+            "datasets.png": ("/datasets/digits-train", ".ex-card img"),
+            "models.png": ("/models/digits", None),
+            "report.png": (f"/reports/{registry.failing_report}", None),
+            "report-flips.png": (f"/reports/{registry.failing_report}#flips-9", "#flips img"),
+            "schedules.png": ("/schedules", None),
+            "inferences.png": ("/inferences?model=digits", "td.thumb img"),
+            "labeling.png": ("/labeling/digits", "#task .task-card"),
+            "loop-history.png": ("/loops/digits-loop", "svg.rounds"),
         }
         written = []
         with serve(metadata, artifacts, settings) as server, sync_playwright() as playwright:

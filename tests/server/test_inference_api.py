@@ -329,3 +329,14 @@ def test_untrusted_inference_content_is_escaped(http: httpx.Client, loop: Loop) 
         assert response.status_code == 200, path
         assert "<script>window.__xss" not in response.text and "<img src=x onerror" not in response.text
     assert str(escape(XSS)) in http.get(f"/inferences/{quote(loop.untrusted)}").text
+
+
+def test_the_explorer_form_leaves_empty_fields_out(http: httpx.Client, loop: Loop) -> None:
+    fields = ("model", "version", "since", "until", "min_confidence", "max_confidence", "feedback")
+    page = http.get("/inferences", params=dict.fromkeys(fields, ""))
+    assert page.status_code == 200 and "data-request-id=" in page.text
+    later = http.get("/inferences", params={"since": "2999-01-01T00:00"}).text  # a datetime-local value
+    assert "data-request-id=" not in later and "No logged predictions match" in later
+    for bad in ({"version": "x"}, {"feedback": "maybe"}, {"max_confidence": "2"}, {"until": "soon"}):
+        response = http.get("/inferences", params=bad)
+        assert response.status_code == 422, bad
