@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -210,3 +211,30 @@ def test_untrusted_names_labels_and_metadata_are_escaped(http: httpx.Client, reg
         assert response.status_code == 200, path
         _no_raw_xss(response.text)
     assert str(escape(XSS)) in http.get(f"/datasets/{quote(untrusted.dataset)}").text
+
+
+JUNK = ["", "-1", "0", "99999999999999999999", "x", "%00", "../..", XSS, "1.5", "☃" * 300]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/datasets/digits-train/2?page={}",
+        "/datasets/digits-train?tag={}&label={}&source={}&q={}",
+        "/datasets/{}",
+        "/datasets/digits-train/diff/{}/2",
+        "/models/{}",
+        "/reports?model={}",
+        "/reports/{}",
+        "/inferences?version={}&min_confidence={}&since={}&feedback={}&offset={}",
+        "/inferences/{}",
+        "/labeling/{}?mode={}",
+        "/fragments/labeling/task/{}",
+        "/loops/{}",
+    ],
+)
+def test_pages_answer_junk_with_4xx_never_5xx(http: httpx.Client, loop: Any, path: str) -> None:
+    for junk in JUNK:
+        url = path.replace("{}", quote(junk, safe=""))
+        response = http.get(url)
+        assert response.status_code < 500, (url, response.status_code)

@@ -312,6 +312,15 @@ def test_queues_and_loops_are_listed(http: httpx.Client, loop: Loop) -> None:
     assert 'aria-label="candidate accuracy per scenario over rounds"' in page
     assert page.count('<tr data-round="') == 3 and "digit 8" in page
     assert 'data-loop="digits-loop"' in http.get("/loops").text
+    rounds = http.get("/api/v1/loops/digits-loop").json()
+    assert [(r["round"], r["state"], r["promoted"]) for r in rounds] == [
+        (1, "promoted", True),
+        (2, "blocked", False),
+        (3, "no new examples", False),
+    ]
+    assert rounds[1]["scenarios"]["digit 8"]["passed"] is False
+    assert "digits-loop" in {r["loop"] for r in http.get("/api/v1/loops").json()}
+    assert http.get("/api/v1/loops/no-such-loop").status_code == 404
 
 
 def test_untrusted_inference_content_is_escaped(http: httpx.Client, loop: Loop) -> None:

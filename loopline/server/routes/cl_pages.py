@@ -107,13 +107,24 @@ def example_filter(
 Examples = Annotated[ExampleFilter, Depends(example_filter)]
 
 
+MAX_VERSION = 2**31
+
+
+def checked_version(version: int) -> int:
+    """A version number the store can look up (a huge one is simply not there)."""
+    if not 1 <= version <= MAX_VERSION:
+        raise HTTPException(404, f"no version {version}: versions are numbered from 1")
+    return version
+
+
 # Names may hold "/": the routes match the version numbers at the end (most specific first).
 
 
 @router.get("/datasets/{name:path}/diff/{old:int}/{new:int}", response_class=HTMLResponse)
 def dataset_diff_page(request: Request, name: str, old: int, new: int, state: State) -> HTMLResponse:
     store = state.workspace.store
-    old_record, new_record = store.get_dataset_version(name, old), store.get_dataset_version(name, new)
+    old_record = store.get_dataset_version(name, checked_version(old))
+    new_record = store.get_dataset_version(name, checked_version(new))
     before, after = load_dataset(state, old_record), load_dataset(state, new_record)
     diff: DatasetDiff = after.diff(before)
 
@@ -140,7 +151,9 @@ def dataset_diff_page(request: Request, name: str, old: int, new: int, state: St
 def dataset_version_page(
     request: Request, name: str, version: int, state: State, f: Examples
 ) -> HTMLResponse:
-    return dataset_page(request, state, state.workspace.store.get_dataset_version(name, version), f)
+    return dataset_page(
+        request, state, state.workspace.store.get_dataset_version(name, checked_version(version)), f
+    )
 
 
 @router.get("/datasets/{name:path}", response_class=HTMLResponse)

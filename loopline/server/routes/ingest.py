@@ -73,7 +73,7 @@ def post_feedback(body: FeedbackIn, state: State) -> IngestOut:
 
 def inference_query(
     model: Annotated[str | None, Query(max_length=256, description="the registered model's name")] = None,
-    version: Annotated[int | None, Query(ge=1, description="the model version")] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31, description="the model version")] = None,
     since: Moment = None,
     until: Moment = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,

@@ -78,7 +78,7 @@ class ExplorerParams:
         given = {k: v for k, v in self.values.items() if v}
         return inference_query(
             model=given.get("model"),
-            version=_number(given, "version", int, 1, None),
+            version=_number(given, "version", int, 1, 2**31),
             since=given.get("since"),
             until=given.get("until"),
             min_confidence=_number(given, "min_confidence", float, 0, 1),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from loopline.cl.report import Flips, ScenarioResult
 from loopline.cl.stats import Interval
-from loopline.server.routes.cl_pages import load_dataset, load_report
+from loopline.server.routes.cl_pages import MAX_VERSION, load_dataset, load_report
 from loopline.server.schemas import (
     AliasMoveOut,
     CheckOut,
@@ -45,7 +45,10 @@ def list_datasets(state: State) -> list[DatasetVersionOut]:
     summary="Example ids added, removed and changed between two versions",
 )
 def diff_datasets(
-    name: str, state: State, old: Annotated[int, Query(ge=1)], new: Annotated[int, Query(ge=1)]
+    name: str,
+    state: State,
+    old: Annotated[int, Query(ge=1, le=MAX_VERSION)],
+    new: Annotated[int, Query(ge=1, le=MAX_VERSION)],
 ) -> DatasetDiffOut:
     store = state.workspace.store
     before = load_dataset(state, store.get_dataset_version(name, old))
