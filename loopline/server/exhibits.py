@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from loopline.cl import examples as columns
+from loopline.core.image import Image
 from loopline.server.templating import number
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ ARRAY_LIMIT = 48
 ROW_LIMIT = 40
 IMAGE_BOX = 72.0  # small pictures are scaled up to about this many pixels
 IMAGE_MAX = 180.0
+MAX_SIDE = 256  # pixels encoded per side at most
+MAX_IMAGE_BYTES = 2 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,9 +112,7 @@ def show(value: Any, display: str = "", scale: tuple[float, float] | None = None
 
 def _looks_like_image(value: Any) -> bool:
     shape = getattr(value, "shape", None)
-    if type(value).__name__ == "Image" and hasattr(value, "data"):
-        return True
-    return shape is not None and len(shape) in (2, 3) and min(shape[:2]) >= 4
+    return isinstance(value, Image) or (shape is not None and len(shape) in (2, 3) and min(shape[:2]) >= 4)
 
 
 def _image(value: Any, shape: tuple[int, ...] | None, scale: tuple[float, float] | None) -> Shown | None:
@@ -119,14 +120,13 @@ def _image(value: Any, shape: tuple[int, ...] | None, scale: tuple[float, float]
 
     from loopline.core.image import encode_png, sniff_mime
 
-    data = getattr(value, "data", None) if type(value).__name__ == "Image" else None
-    if isinstance(value, bytes):
-        data = value
-    if isinstance(data, bytes):
+    if isinstance(value, (Image, bytes)):
+        data = value.data if isinstance(value, Image) else value
         mime = sniff_mime(data)
-        if mime not in IMAGE_MIMES:
+        if mime not in IMAGE_MIMES or len(data) > MAX_IMAGE_BYTES:
             return None
-        width, height = getattr(value, "width", None) or 96, getattr(value, "height", None) or 96
+        width = (value.width if isinstance(value, Image) else None) or 96
+        height = (value.height if isinstance(value, Image) else None) or 96
         w, h = _fit(int(width), int(height))
         return Shown("image", image=_data_uri(mime, data), width=w, height=h, caption=mime)
     try:
@@ -142,6 +142,9 @@ def _image(value: Any, shape: tuple[int, ...] | None, scale: tuple[float, float]
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or array.size == 0:
         return None
+    step = math.ceil(max(array.shape[:2]) / MAX_SIDE)
+    if step > 1:  # a page of large pictures stays light: every step-th pixel is enough to recognise it
+        array = array[::step, ::step]
     low, high = scale if scale is not None else (float(np.nanmin(array)), float(np.nanmax(array)))
     if low >= 0.0 and high <= 1.0:
         low, high = 0.0, 1.0
