@@ -138,3 +138,27 @@ def test_schedule_buttons_pause_resume_and_confirm_removal(
     remove.click()
     page.locator('tr[data-schedule="browser-doomed"]').wait_for(state="detached")
     assert "browser-doomed" not in {s["name"] for s in http.get("/api/v1/schedules").json()}
+
+
+def test_untrusted_content_never_runs_in_the_pages(
+    new_page: Callable[..., Any], registry: Registry, loop: Loop
+) -> None:
+    from urllib.parse import quote
+
+    from tests.server.records import XSS_NO_SLASH
+
+    page = new_page("ada")
+    for path in (
+        f"/labeling/{quote(XSS_NO_SLASH)}",
+        f"/labeling/{quote(XSS_NO_SLASH)}?mode=review",
+        f"/inferences/{quote(loop.untrusted)}",
+        f"/datasets/{quote(registry.untrusted.dataset)}",
+        f"/reports/{registry.untrusted.report}",
+        f"/models/{quote(registry.untrusted.model)}",
+        "/schedules",
+    ):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__xss") is None, path
+    page.goto(f"/labeling/{quote(XSS_NO_SLASH)}")
+    page.locator("#task .task-card, #queue-empty").first.wait_for()
