@@ -18,7 +18,18 @@ ALLOWED = {
     "storage": {"core", "errors", "storage", "settings"},
     "engine": {"core", "errors", "sdk", "storage", "engine", "settings"},
     "cl": {"core", "errors", "sdk", "storage", "engine", "settings", "cl", "client"},
-    "server": {"core", "errors", "sdk", "storage", "engine", "settings", "cl", "client", "server", "_version"},
+    "server": {
+        "core",
+        "errors",
+        "sdk",
+        "storage",
+        "engine",
+        "settings",
+        "cl",
+        "client",
+        "server",
+        "_version",
+    },
     "cli": None,  # the edge: may import everything
 }
 
@@ -29,7 +40,16 @@ def test_every_name_in_all_exists() -> None:
 
 
 def test_all_lists_the_sematic_compatible_api() -> None:
-    expected = {"func", "Runner", "SilentRunner", "LocalRunner", "RetrySettings", "ResourceRequirements", "PipelineRunError", "context"}
+    expected = {
+        "func",
+        "Runner",
+        "SilentRunner",
+        "LocalRunner",
+        "RetrySettings",
+        "ResourceRequirements",
+        "PipelineRunError",
+        "context",
+    }
     assert expected <= set(loopline.__all__)
 
 
@@ -49,7 +69,9 @@ def _module_level_imports(path: Path) -> set[str]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
-        found.update(name.split(".")[1] for name in names if name.startswith("loopline.") and name.count(".") >= 1)
+        found.update(
+            name.split(".")[1] for name in names if name.startswith("loopline.") and name.count(".") >= 1
+        )
     return found
 
 

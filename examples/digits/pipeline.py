@@ -58,7 +58,9 @@ def load_data() -> pd.DataFrame:
 def split(data: pd.DataFrame, test_fraction: float, seed: int) -> Split:
     x = data.drop(columns="label").to_numpy(dtype=np.float64) / 16.0
     y = data["label"].to_numpy()
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=test_fraction, random_state=seed, stratify=y
+    )
     return Split(x_train, x_test, y_train, y_test)
 
 

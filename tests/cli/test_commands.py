@@ -19,7 +19,13 @@ HELLO = ROOT / "examples" / "hello" / "pipeline.py"
 
 def loopline_cmd(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LOOPLINE_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "loopline.cli.main", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "loopline.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -101,7 +107,9 @@ def test_clean_with_nothing_to_do(home: Path, hello_run: loopline.RunRecord) -> 
     assert invoke("clean") == (0, "no orphaned runs\n")
 
 
-def test_gc_deletes_old_pipelines_and_unreferenced_artifacts(hello_run: loopline.RunRecord, home: Path) -> None:
+def test_gc_deletes_old_pipelines_and_unreferenced_artifacts(
+    hello_run: loopline.RunRecord, home: Path
+) -> None:
     client = loopline.Client(home)
     assert "would delete 1 pipeline(s) (3 runs)" in invoke("gc", "--older-than", "0", "--dry-run")[1]
     assert client.runs(limit=10)

@@ -184,7 +184,10 @@ def test_a_killed_worker_is_retried_by_the_steps_retry_settings(home, tmp_path) 
 
 
 def test_a_killed_worker_without_retries_fails_clearly(runner: loopline.LocalRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(PipelineRunError, match=r"WorkerCrashedError: the worker process \(pid \d+\) running dies_once\(\) died"):
+    with pytest.raises(
+        PipelineRunError,
+        match=r"WorkerCrashedError: the worker process \(pid \d+\) running dies_once\(\) died",
+    ):
         runner.run(dies_once(str(tmp_path / "marker")).set(retry=loopline.RetrySettings(retries=0)))
 
 

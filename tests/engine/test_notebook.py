@@ -27,6 +27,10 @@ for cell in {CELLS!r}:
 
 def test_funcs_from_notebook_cells_run_in_worker_processes(home: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", DRIVER], env={**os.environ, "LOOPLINE_HOME": str(home)}, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", DRIVER],
+        env={**os.environ, "LOOPLINE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert "RESULT [11, 21] [10, 20]" in done.stdout, done.stdout + done.stderr

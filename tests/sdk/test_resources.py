@@ -14,12 +14,16 @@ def test_plain_resources() -> None:
 
 def test_sematic_kubernetes_requests_are_mapped() -> None:
     resources = ResourceRequirements(
-        kubernetes=KubernetesResourceRequirements(requests={"cpu": "500m", "memory": "2Gi", "nvidia.com/gpu": "1"})
+        kubernetes=KubernetesResourceRequirements(
+            requests={"cpu": "500m", "memory": "2Gi", "nvidia.com/gpu": "1"}
+        )
     )
     assert (resources.cpus, resources.gpus, resources.memory) == (0.5, 1, 2 * 2**30)
 
 
-@pytest.mark.parametrize(("text", "size"), [("512Mi", 512 * 2**20), ("1.5G", 1_500_000_000), ("4GB", 4 * 10**9), (1024, 1024)])
+@pytest.mark.parametrize(
+    ("text", "size"), [("512Mi", 512 * 2**20), ("1.5G", 1_500_000_000), ("4GB", 4 * 10**9), (1024, 1024)]
+)
 def test_memory_sizes(text: str | int, size: int) -> None:
     assert ResourceRequirements(memory=text).memory == size
 

@@ -23,7 +23,9 @@ class Config:
 
 
 @loopline.func
-def job(n: int, rate: float, name: str, verbose: bool, mode: Mode, config: Config, labels: list[str] | None = None) -> int:
+def job(
+    n: int, rate: float, name: str, verbose: bool, mode: Mode, config: Config, labels: list[str] | None = None
+) -> int:
     return n
 
 
@@ -31,12 +33,28 @@ def parse(*args: str) -> dict[str, object]:
     return parse_params(job, split_params(list(args)))
 
 
-BASE = ["--n", "3", "--rate", "0.5", "--name", "x", "--mode", "FAST", "--config", '{"lr": 1, "layers": [2, 3]}']
+BASE = [
+    "--n",
+    "3",
+    "--rate",
+    "0.5",
+    "--name",
+    "x",
+    "--mode",
+    "FAST",
+    "--config",
+    '{"lr": 1, "layers": [2, 3]}',
+]
 
 
 def test_parameters_are_read_by_their_annotations() -> None:
     values = parse(*BASE, "--verbose")
-    assert values["n"] == 3 and values["rate"] == 0.5 and values["verbose"] is True and values["mode"] is Mode.FAST
+    assert (
+        values["n"] == 3
+        and values["rate"] == 0.5
+        and values["verbose"] is True
+        and values["mode"] is Mode.FAST
+    )
     assert values["config"] == Config(1.0, (2, 3))
 
 
