@@ -12,9 +12,35 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import sys
 import time
+from pathlib import Path
 
 from examples.continuous_improvement import demo
+
+# Without LOOPLINE_HOME, the demo gets a store of its own, fresh on every run.
+DEMO_HOME = Path(__file__).resolve().parents[1] / ".loopline-demo"
+
+
+def choose_home() -> str:
+    """The store to run in: LOOPLINE_HOME when set (it must not hold an earlier demo), else a
+    fresh `.loopline-demo/` next to the examples."""
+    if os.environ.get("LOOPLINE_HOME"):
+        home = os.environ["LOOPLINE_HOME"]
+        from examples.continuous_improvement.pipeline import TRAIN
+        from loopline import Dataset
+
+        if Dataset.versions(TRAIN):
+            sys.exit(
+                f"error: {home} already holds a run of this demo (dataset {TRAIN!r}); the demo tells "
+                "its story from the start, so give it a fresh LOOPLINE_HOME (or unset it to use "
+                f"{DEMO_HOME})"
+            )
+        return home
+    shutil.rmtree(DEMO_HOME, ignore_errors=True)
+    os.environ["LOOPLINE_HOME"] = str(DEMO_HOME)
+    return str(DEMO_HOME)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=int, default=40, help="labels per round")
     parser.add_argument("--model", choices=["sklearn", "torch"], default="sklearn", help="what to train")
     args = parser.parse_args(argv)
-    home = os.environ.get("LOOPLINE_HOME", "~/.loopline")
+    home = choose_home()
     print(f"Loopline demo: the continuous-improvement loop on digits (tracked in {home})")
     print(
         f"  a first {args.model} model trained with 8% of the 7s, 8s and 9s serves production; each round mines\n"
@@ -43,11 +69,12 @@ def main(argv: list[str] | None = None) -> None:
         f"\nProduction-slice accuracy {table[0].accuracy:.1%} -> {table[-1].accuracy:.1%} "
         f"({gain * 100:+.1f} points) in {len(table) - 1} rounds, {time.monotonic() - started:.0f} s.\n"
     )
-    print("See it all in the dashboard: .venv/bin/loopline server, then open http://127.0.0.1:8707")
+    print(f"See it all in the dashboard: LOOPLINE_HOME={home} .venv/bin/loopline server")
+    print("  then open http://127.0.0.1:8707")
     print(
         "  /loops/digits-loop (the rounds), /inferences (logged traffic and feedback), /labeling (the queue)"
     )
-    print("Or from the command line:")
+    print(f"Or from the command line (with the same LOOPLINE_HOME={home}):")
     print("  the labeling queue  .venv/bin/loopline label ls")
     print("  dataset versions    .venv/bin/loopline datasets versions digits-train")
     print("  promotions          .venv/bin/loopline models history digits")

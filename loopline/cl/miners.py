@@ -114,6 +114,8 @@ def disagreement(table: InferenceTable, reference: Any, *, inputs: Any = None) -
     the inputs to predict on (default: the table's logged inputs)."""
     import numpy as np
 
+    if len(table) == 0:
+        return Candidates.of("disagreement", [], [], [])
     votes = _reference_predictions(table, reference, inputs)
     disagree = votes != table.predictions[None, :]
     share = disagree.mean(axis=0)
@@ -159,6 +161,8 @@ def out_of_distribution(
         raise UsageError(
             f"out_of_distribution needs k >= 1 and 0 < quantile < 1, got k={k}, quantile={quantile}"
         )
+    if len(table) == 0:
+        return Candidates.of("out_of_distribution", [], [], [])
     ref = _matrix(reference.features if isinstance(reference, Dataset) else reference, "reference")
     queries = _matrix(table.inputs() if inputs is None else inputs, "inputs")
     if queries.shape[1] != ref.shape[1]:

@@ -251,3 +251,16 @@ def test_mine_looks_past_what_it_skips_and_agrees_with_a_full_sort() -> None:
 def test_top_keeps_ties_in_id_order() -> None:
     tied = Candidates.of("m", ["d", "b", "c", "a"], [0.5, 0.9, 0.5, 0.5], "r")
     assert tied.top(3).ids.tolist() == ["b", "a", "c"]
+
+
+def test_every_miner_finds_nothing_in_an_empty_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ws = Workspace.in_memory()
+    empty = InferenceTable.load(InferenceQuery(model="nothing-logged"), workspace=ws)
+    reference = np.random.default_rng(0).random((20, 4))
+    found = [
+        miners.low_confidence(empty),
+        miners.feedback(empty),
+        miners.disagreement(empty, np.array([], dtype=int)),
+        miners.out_of_distribution(empty, reference),
+    ]
+    assert [len(c.ids) for c in found] == [0, 0, 0, 0]

@@ -25,16 +25,21 @@ def test_digits_trains_an_accurate_model_and_caches_on_the_second_run(
     assert client.metrics(client.runs(name="evaluate")[0].id)[0].name == "accuracy"
 
 
-def test_the_demo_runs_end_to_end(home: Path) -> None:
-    """`make demo`: three rounds of the loop; the production slice gains at least 10 points."""
-    done = subprocess.run(
+def demo(home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LOOPLINE_HOME": str(home)}
+    return subprocess.run(
         [sys.executable, "-m", "examples.demo"],
         cwd=ROOT,
-        env={**os.environ, "LOOPLINE_HOME": str(home)},
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def test_the_demo_runs_end_to_end(home: Path) -> None:
+    """`make demo`: three rounds of the loop; the production slice gains at least 10 points."""
+    done = demo(home)
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines() if line[:5].strip() in {"0", "1", "2", "3"}]
     assert [row[0] for row in rows] == ["0", "1", "2", "3"]
@@ -42,3 +47,9 @@ def test_the_demo_runs_end_to_end(home: Path) -> None:
     gain = re.search(r"Production-slice accuracy .* \(([+-][\d.]+) points\)", done.stdout)
     assert gain is not None and float(gain.group(1)) >= 10
     assert "loopline server" in done.stdout and "http://127.0.0.1:8707" in done.stdout
+
+
+def test_the_demo_refuses_a_store_that_holds_an_earlier_demo(home: Path) -> None:
+    assert demo(home).returncode == 0
+    again = demo(home)
+    assert again.returncode == 1 and "already holds a run of this demo" in again.stderr
