@@ -115,7 +115,21 @@ class PipelineExecution:
             raise
         finally:
             self.env.hooks.on_pipeline_end(root=self.root.run)
-        return self._outcome()
+        try:
+            return self._outcome()
+        finally:
+            self._unlink()
+
+    def _unlink(self) -> None:
+        """Break the graph's reference cycles once the run is over: its memory is then freed at
+        once, and the garbage collector's full passes in the next run do not wade through it."""
+        for node in self.nodes.values():
+            node.parent = None
+            node.dependents.clear()
+            node.producers.clear()
+            node.waiting_on.clear()
+        self.nodes.clear()
+        self._literals.clear()
 
     def _loop(self) -> None:
         root = self.root

@@ -410,7 +410,13 @@ def _latest(runs: Sequence[RunRecord]) -> list[RunRecord]:
 
 
 def _artifact_row(artifact: ArtifactRecord) -> dict[str, Any]:
-    return dataclasses.asdict(artifact)
+    return {
+        "id": artifact.id,
+        "type_name": artifact.type_name,
+        "size": artifact.size,
+        "summary": artifact.summary,
+        "created_at": artifact.created_at,
+    }
 
 
 def _log_row(chunk: LogChunk) -> dict[str, Any]:
@@ -443,7 +449,11 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "cache_key": run.cache_key,
         "cached_from": run.cached_from,
         "code_version": run.code_version,
-        "resources": dataclasses.asdict(run.resources),
+        "resources": {
+            "cpus": run.resources.cpus,
+            "gpus": run.resources.gpus,
+            "memory_bytes": run.resources.memory_bytes,
+        },
         "attempts": run.attempts,
         "error": _optional_dict(run.error),
         "runner_id": run.runner_id,
