@@ -2,15 +2,18 @@
 
 It receives pickled StepTasks from its runner, reads inputs from the artifact store, runs the
 step, writes the output to the store and sends back a StepResult; output and metrics travel
-as messages while the step runs. Ctrl-C is the runner's to handle: workers ignore SIGINT and
+as messages while the step runs. Between runs a worker can be parked (kept warm for the next
+run of its runner's process); a parked worker whose imported code changed on disk refuses the
+next run and exits. Ctrl-C is the runner's to handle: workers ignore SIGINT and
 are stopped by their runner.
 """
 
 from __future__ import annotations
 
-import pickle
+import os
 import signal
 import sys
+import sysconfig
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -89,26 +92,74 @@ def _metric_to(channel: Channel, task: StepTask) -> MetricSink:
     return metric
 
 
+_LIBRARY_DIRS = tuple(
+    {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+
+
+class CodeWatch:
+    """The source files of the modules this worker imported (libraries excluded), with their
+    modification times when first seen: `changed()` tells whether any was edited since."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+        self._modules = 0
+
+    def update(self) -> None:
+        if len(sys.modules) == self._modules:
+            return  # nothing new imported
+        self._modules = len(sys.modules)
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if path and path not in self.seen and not path.startswith(_LIBRARY_DIRS):
+                self.seen[path] = _mtime(path)
+
+    def changed(self) -> bool:
+        return any(_mtime(path) != mtime for path, mtime in self.seen.items())
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
 def serve(read_fd: int, write_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox = Connection(read_fd, writable=False)
     channel = Channel(Connection(write_fd, readable=False))
-    init = pickle.loads(inbox.recv_bytes())
-    sys.path[:] = init["sys_path"]
     capture.install(echo=False)
-    artifacts = open_artifact_store(init["artifacts"])
+    artifacts = None
+    code = CodeWatch()
+    code.update()
+    parked = False
     while True:
         try:
-            message = inbox.recv_bytes()
+            message = cloudpickle.loads(inbox.recv_bytes())
         except (EOFError, OSError):
             return  # the runner has gone
-        task = cloudpickle.loads(message)
-        if task is None:
+        if message is None:
             return
-        assert isinstance(task, StepTask)
+        if message == ("park",):
+            parked = True
+            channel.send(("parked",))
+            continue
+        if isinstance(message, tuple) and message[0] == "init":
+            if parked and code.changed():
+                channel.send(("stale",))
+                return
+            parked = False
+            sys.path[:] = message[1]["sys_path"]
+            artifacts = open_artifact_store(message[1]["artifacts"])
+            channel.send(("ready",))
+            continue
+        task = message
+        assert isinstance(task, StepTask) and artifacts is not None
         result = execute_step(
             task, artifacts, on_log=_log_to(channel, task), on_metric=_metric_to(channel, task)
         )
+        code.update()
         channel.flush()
         channel.send(portable_result(result))
 

@@ -4,14 +4,21 @@ Workers are plain subprocesses (`python -m loopline.engine.worker`) talking over
 the user's script is never re-imported in them; funcs from scripts and notebooks travel by value
 with cloudpickle. A step can be stopped for certain by killing its worker; a replacement is
 started on demand. GPU steps get a fresh worker of their own with `CUDA_VISIBLE_DEVICES` set.
+
+Workers outlive their run: when a runner shuts down, its idle workers are parked in this
+process's spare pool and the next run takes them, already warm (interpreter started, libraries
+imported). A spare is only reused by a run with the same interpreter, working directory and
+environment variables, and a spare whose imported code changed on disk since it ran its last
+step refuses the new run and exits, so a step never runs stale code.
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import dataclasses
+import hashlib
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -33,9 +40,94 @@ class _Worker:
     outbox: Connection
     inbox: Connection
     one_shot: bool
+    owner: ProcessExecutor | None = None  # None while parked in the spare pool
     task: StepTask | None = None
     killed: bool = False
     send_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    released: threading.Event = dataclasses.field(default_factory=threading.Event)  # parked or gone
+
+    def send(self, message: Any) -> None:
+        with self.send_lock:
+            self.outbox.send_bytes(cloudpickle.dumps(message))
+
+    def stop(self) -> None:
+        """Ask the worker to exit once it is idle (it exits on its own if the pipe is gone)."""
+        try:
+            self.send(None)
+        except OSError:
+            pass
+
+
+HANDSHAKE_TIMEOUT_S = 10.0
+
+
+def _spare_key() -> str:
+    """What a spare worker inherited and must match to be reused: interpreter, working
+    directory, environment variables."""
+    text = repr((sys.executable, os.getcwd(), sorted(os.environ.items())))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _SparePool:
+    """Idle workers kept between the runs of this process (at most one per core)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._workers: list[tuple[str, _Worker]] = []
+        atexit.register(self.clear)
+
+    def put(self, worker: _Worker) -> None:
+        with self._lock:
+            self._workers.append((_spare_key(), worker))
+            surplus = self._workers[: max(0, len(self._workers) - (os.cpu_count() or 1))]
+            del self._workers[: len(surplus)]
+        for _, old in surplus:
+            old.stop()
+
+    def take(self, artifacts_url: str) -> _Worker | None:
+        """A warm worker re-initialised for this run, or None. Spares started under another
+        environment are stopped; so is one whose code changed on disk (it says so itself)."""
+        key = _spare_key()
+        while True:
+            with self._lock:
+                stale = [w for k, w in self._workers if k != key]
+                self._workers = [(k, w) for k, w in self._workers if k == key]
+                worker = self._workers.pop()[1] if self._workers else None
+            for old in stale:
+                old.stop()
+            if worker is None:
+                return None
+            if _handshake(worker, artifacts_url):
+                return worker
+            worker.stop()
+
+    def discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._workers = [(k, w) for k, w in self._workers if w is not worker]
+
+    def clear(self) -> None:
+        with self._lock:
+            workers, self._workers = [w for _, w in self._workers], []
+        for worker in workers:
+            worker.stop()
+
+
+def _init_message(artifacts_url: str) -> tuple[str, dict[str, Any]]:
+    return ("init", {"sys_path": list(sys.path), "artifacts": artifacts_url})
+
+
+def _handshake(worker: _Worker, artifacts_url: str) -> bool:
+    """Point a parked worker at this run; True when it is ready (False: changed code, or gone)."""
+    try:
+        worker.send(_init_message(artifacts_url))
+        if not worker.inbox.poll(HANDSHAKE_TIMEOUT_S):
+            return False
+        return bool(cloudpickle.loads(worker.inbox.recv_bytes()) == ("ready",))
+    except (EOFError, OSError):
+        return False
+
+
+SPARES = _SparePool()
 
 
 class ProcessExecutor:
@@ -74,7 +166,7 @@ class ProcessExecutor:
                 worker = self._idle.pop()
             elif self._pool_count < self.size:
                 self._pool_count += 1
-                worker = self._spawn(one_shot=False)
+                worker = self._lease() or self._spawn(one_shot=False)
             else:
                 return
             self._start(worker, self._pending.popleft())
@@ -82,9 +174,14 @@ class ProcessExecutor:
     def _start(self, worker: _Worker, task: StepTask) -> None:
         worker.task = task
         self._busy[task.run_id] = worker
-        data = cloudpickle.dumps(task)
-        with worker.send_lock:
-            worker.outbox.send_bytes(data)
+        worker.send(task)
+
+    def _lease(self) -> _Worker | None:
+        worker = SPARES.take(self.artifacts.url)
+        if worker is not None:
+            worker.owner = self
+            self._listen_to(worker)
+        return worker
 
     def _spawn(self, *, one_shot: bool, env: dict[str, str] | None = None) -> _Worker:
         to_child_r, to_child_w = os.pipe()
@@ -102,17 +199,21 @@ class ProcessExecutor:
             Connection(to_child_w, readable=False),
             Connection(from_child_r, writable=False),
             one_shot,
+            owner=self,
         )
-        init = {"sys_path": list(sys.path), "artifacts": self.artifacts.url}
-        worker.outbox.send_bytes(pickle.dumps(init))
-        threading.Thread(
-            target=self._listen, args=(worker,), name="loopline-worker-reader", daemon=True
-        ).start()
+        worker.send(_init_message(self.artifacts.url))
+        self._listen_to(worker)
         return worker
 
     # -- messages from a worker --------------------------------------------------------------
 
+    def _listen_to(self, worker: _Worker) -> None:
+        threading.Thread(
+            target=self._listen, args=(worker,), name="loopline-worker-reader", daemon=True
+        ).start()
+
     def _listen(self, worker: _Worker) -> None:
+        """Read the worker's messages until it is parked (the spare pool then owns it) or gone."""
         while True:
             try:
                 message: Any = cloudpickle.loads(worker.inbox.recv_bytes())
@@ -120,6 +221,11 @@ class ProcessExecutor:
                 self._lost(worker)
                 return
             kind = message[0]
+            if kind == "parked":
+                worker.owner = None
+                SPARES.put(worker)
+                worker.released.set()
+                return
             if kind == "logs":
                 for run_id, stream, text in message[1]:
                     self.reporter.log(run_id, stream, text)
@@ -128,8 +234,7 @@ class ProcessExecutor:
             elif kind == "done":
                 self._done(worker, message[1])
                 if worker.one_shot:
-                    self._stop(worker)
-                    return
+                    worker.stop()
 
     def _done(self, worker: _Worker, result: StepResult) -> None:
         with self._lock:
@@ -143,6 +248,7 @@ class ProcessExecutor:
 
     def _lost(self, worker: _Worker) -> None:
         code = worker.process.wait()
+        worker.released.set()
         with self._lock:
             task = worker.task
             if task is not None:
@@ -178,26 +284,25 @@ class ProcessExecutor:
         worker.process.kill()
         return True
 
-    def _stop(self, worker: _Worker) -> None:
-        try:
-            with worker.send_lock:
-                worker.outbox.send_bytes(cloudpickle.dumps(None))
-        except OSError:
-            pass
-
     def shutdown(self) -> None:
+        """Park the idle workers as spares for the next run; kill the busy ones."""
         with self._lock:
             self._closed = True
-            workers = list(self._idle) + list(self._busy.values())
+            idle = list(self._idle)
+            busy = list(self._busy.values())
             self._idle.clear()
-        for worker in workers:
+        for worker in idle:
+            try:
+                worker.send(("park",))
+            except OSError:
+                pass  # already gone: its reader reports it
+        for worker in busy:
             worker.killed = True
-            if worker.task is None:
-                self._stop(worker)
-            else:
-                worker.process.kill()
-        for worker in workers:
+            worker.process.kill()
+        for worker in busy:
             try:
                 worker.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 worker.process.kill()
+        for worker in idle:  # parked before the next run asks for spares
+            worker.released.wait(HANDSHAKE_TIMEOUT_S)
