@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -34,6 +34,7 @@ from loopline.errors import (
     RunNotFoundError,
 )
 from loopline.server.config import ServerConfig
+from loopline.server.figures import plotly_js
 from loopline.server.live import ChangeFeed
 from loopline.server.routes import (
     actions,
@@ -106,9 +107,20 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_api_route("/vendor/plotly.min.js", _plotly_js, include_in_schema=False)
     _add_error_handlers(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _plotly_js() -> Response:
+    path = plotly_js()
+    if path is None:
+        return PlainTextResponse(
+            "plotly is not installed where the server runs: `pip install plotly` there to see plotly figures",
+            status_code=404,
+        )
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
 
 def _workspace(metadata: MetadataStore, artifacts_store: ArtifactStore) -> Workspace:

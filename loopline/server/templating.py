@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from loopline._version import __version__
 from loopline.core.records import RunRecord
 from loopline.server.charts import duration_chart
-from loopline.server.figures import FIGURE_TYPES
+from loopline.server.figures import FIGURE_TYPES, PLOTLY_FIGURE
 from loopline.server.graph import FANOUT_MIN
 from loopline.server.timefmt import duration, moment
 
@@ -103,8 +103,11 @@ def confusion(summary: dict[str, Any]) -> list[list[dict[str, Any]]] | None:
     ]
 
 
-def figure_kind(summary: dict[str, Any]) -> bool:
-    return summary.get("kind") == "object" and summary.get("type") in FIGURE_TYPES
+def figure_kind(summary: dict[str, Any]) -> str | None:
+    """ "svg" (drawn by the server), "plotly" (drawn in the page), or None: not a figure."""
+    if summary.get("kind") != "object" or summary.get("type") not in FIGURE_TYPES:
+        return None
+    return "plotly" if summary.get("type") == PLOTLY_FIGURE else "svg"
 
 
 def create_environment() -> Environment:

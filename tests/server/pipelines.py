@@ -99,6 +99,13 @@ def slow(seconds: float = 120.0) -> int:
 
 
 @loopline.func
+def plotly_plot(points: int) -> object:
+    import plotly.graph_objects as go
+
+    return go.Figure(go.Scatter(x=list(range(points)), y=[x * x for x in range(points)], name="squares"))
+
+
+@loopline.func
 def plot(points: int) -> object:
     from matplotlib.figure import Figure
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response, StreamingResponse
 
-from loopline.server.figures import FIGURE_TYPES, FigureUnavailable, figure_svg
+from loopline.server.figures import FIGURE_TYPES, PLOTLY_FIGURE, FigureUnavailable, figure_svg, plotly_json
 from loopline.server.schemas import ArtifactOut, ErrorOut
 from loopline.server.state import ServerState, server_state
 from loopline.storage.artifacts import check_artifact_id, load_value
@@ -103,3 +103,21 @@ async def figure(artifact_id: str, state: State) -> Response:
     except FigureUnavailable as exc:
         raise HTTPException(400, str(exc)) from exc
     return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": "script-src 'none'"})
+
+
+@router.get(
+    "/{artifact_id}/plotly",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, 400: {"model": ErrorOut}},
+    summary="A stored plotly figure as plotly.js draws it (data and layout)",
+)
+async def plotly_figure(artifact_id: str, state: State) -> Response:
+    record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
+    if not (isinstance(record.summary, dict) and record.summary.get("type") == PLOTLY_FIGURE):
+        raise HTTPException(400, f"artifact {artifact_id[:12]} is a {record.type_name}, not a plotly figure")
+    value = await asyncio.to_thread(load_value, artifact_id, state.artifacts)
+    try:
+        body = await asyncio.to_thread(plotly_json, value)
+    except FigureUnavailable as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return Response(body, media_type="application/json")

@@ -187,6 +187,10 @@ def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str)
     }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _names(value: str | None) -> set[str]:
     return {v for v in (value or "").split(",") if v}
 
@@ -206,9 +210,10 @@ def graph_context(
         open_path.add(current.id)
         current = by_id.get(current.parent_id) if current.parent_id else None
     shown = sum(1 for b in drawn.boxes if b.kind != "group")
+    groups = len(drawn.boxes) - shown
     return {
         "graph_svg": render_graph(drawn, selected),
-        "graph_caption": f"{drawn.total_runs:,} runs drawn as {shown:,} nodes in {sum(1 for b in drawn.boxes if b.kind == 'group'):,} groups",
+        "graph_caption": f"{_count(drawn.total_runs, 'run')} drawn as {_count(shown, 'node')} in {_count(groups, 'group')}",
         "total_runs": drawn.total_runs,
         "children": children,
         "tree_root": by_id.get(root.id, root),

@@ -725,7 +725,45 @@
     focus();
   }
 
+  // Plotly figures are drawn by plotly.js, which the server serves from its `plotly` package,
+  // loaded once, the first time a page shows one.
+  let plotlyReady = null;
+  function loadPlotly() {
+    plotlyReady ??= new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "/vendor/plotly.min.js";
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => {
+        plotlyReady = null;
+        reject(new Error("the server has no plotly.js (pip install plotly where it runs)"));
+      };
+      document.head.append(script);
+    });
+    return plotlyReady;
+  }
+
+  async function drawFigures(root) {
+    for (const box of $$(".plotly-figure:not([data-drawn])", root)) {
+      box.dataset.drawn = "1";
+      try {
+        const response = await fetch(box.dataset.figure);
+        if (!response.ok) throw new Error((await response.json()).detail);
+        const [Plotly, figure] = await Promise.all([loadPlotly(), response.json()]);
+        await Plotly.newPlot(box, figure.data, figure.layout, { responsive: true, displaylogo: false });
+      } catch (error) {
+        box.textContent = `This plotly figure cannot be drawn here: ${error.message}`;
+        box.classList.add("muted");
+      }
+    }
+  }
+
+  new MutationObserver(() => drawFigures(document)).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
+    drawFigures(document);
     const flash = sessionStorage.getItem("loopline-toast");
     if (flash) {
       sessionStorage.removeItem("loopline-toast");
