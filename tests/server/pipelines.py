@@ -99,6 +99,12 @@ def slow(seconds: float = 120.0) -> int:
 
 
 @loopline.func
+def heartbeat() -> int:
+    """A pipeline no fixture runs: a test runs it while a page watches."""
+    return 1
+
+
+@loopline.func
 def plotly_plot(points: int) -> object:
     import plotly.graph_objects as go
 

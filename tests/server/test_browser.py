@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+import loopline
+from tests.server import pipelines
 from tests.server.conftest import Seeded, eventually
 
 pytestmark = pytest.mark.browser
@@ -73,6 +75,17 @@ def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> N
     assert "closed=" in page.url
     page.locator('svg.graph [data-toggle][data-open="0"]').click()
     page.locator("svg.graph .node.fanout").wait_for()
+
+
+def test_the_pipelines_page_shows_a_new_pipeline_without_reload(page: Any, stores: Any) -> None:
+    page.goto("/pipelines")
+    page.locator("#pipelines-body tr").first.wait_for()
+    row = page.locator('#pipelines-body tr[data-function="tests.server.pipelines.heartbeat"]')
+    assert row.count() == 0
+    metadata, artifacts = stores
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(pipelines.heartbeat())
+    row.wait_for()
+    assert "100%" in row.inner_text()
 
 
 def test_logs_stream_live_then_cancel_then_rerun(

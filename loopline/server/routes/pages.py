@@ -314,16 +314,23 @@ def notes_fragment(request: Request, run_id: str, state: State) -> HTMLResponse:
 # -- pipelines and the API docs ----------------------------------------------------------------
 
 
+PIPELINE_DURATIONS = 40  # runs in each pipeline's duration chart
+
+
 @router.get("/pipelines", response_class=HTMLResponse)
 def pipelines_page(request: Request, state: State) -> HTMLResponse:
-    recent = 40
     return render(
         request,
         "pipelines.html",
         nav="pipelines",
-        rows=queries.pipelines(state.metadata, recent),
-        recent=recent,
+        rows=queries.pipelines(state.metadata, PIPELINE_DURATIONS),
+        recent=PIPELINE_DURATIONS,
     )
+
+
+@router.get("/fragments/pipelines", response_class=HTMLResponse)
+def pipelines_rows(request: Request, state: State) -> HTMLResponse:
+    return render(request, "pipelines_rows.html", rows=queries.pipelines(state.metadata, PIPELINE_DURATIONS))
 
 
 @router.get("/api", response_class=HTMLResponse)

@@ -725,6 +725,20 @@
     focus();
   }
 
+  // -- pipelines page: rows refreshed when a pipeline run changes state -------------------------
+
+  function pipelinesPage(body) {
+    let refreshTimer = null;
+    const refresh = () => {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(async () => {
+        const response = await html("/fragments/pipelines");
+        body.innerHTML = await response.text();
+      }, 500);
+    };
+    listen(`/api/v1/events?since=${since}&roots=true`, { runs: refresh, resync: refresh });
+  }
+
   // Plotly figures are drawn by plotly.js, which the server serves from its `plotly` package,
   // loaded once, the first time a page shows one.
   let plotlyReady = null;
@@ -775,5 +789,7 @@
     if (bar) runPage(bar);
     const labeling = $("#labeling");
     if (labeling) labelingPage(labeling);
+    const pipelines = $("#pipelines-body");
+    if (pipelines) pipelinesPage(pipelines);
   });
 })();
