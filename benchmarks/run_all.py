@@ -24,6 +24,18 @@ from benchmarks.harness import ROOT, Cell, load_average, machine_info, median, p
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
+# The other benchmarks write their own file; RESULTS.md repeats each one under its heading.
+OTHER_RESULTS = (
+    ("Server and dashboard (issue 3)", "RESULTS_server.md", "python -m benchmarks.server_bench"),
+    ("Regression testing (issue 4)", "RESULTS_regression.md", "python -m benchmarks.regression_bench"),
+    (
+        "Continuous improvement (issue 5)",
+        "RESULTS_loop.md",
+        "python -m benchmarks.inference_bench`, `inference_rest_bench`, `miners_bench",
+    ),
+    ("Ray and the GPU check (issue 6)", "RESULTS_ray.md", "python -m benchmarks.ray_bench"),
+)
+
 # The targets of issue 2.
 MAX_MS_PER_STEP = 1.0  # LocalRunner overhead at 1,000 steps
 MAX_SCALING = 12.0  # 10,000 steps vs 1,000 steps
@@ -141,7 +153,7 @@ def headline(cells: list[Cell], payload_cells: list[Cell]) -> list[str]:
 def render(info: dict[str, str], sections: dict[str, Any], notes: list[str]) -> str:
     cells, payload_cells, parallel_cells = sections["overhead"], sections["payload"], sections["parallel"]
     out = [
-        "# Benchmarks (issue 2)",
+        "# Engine and SDK (issue 2)",
         "",
         "Written by `python -m benchmarks.run_all` (`make bench`). Every figure is the median of 3 runs",
         "after a warm-up, each cell in a fresh process; overhead per step = (in-process time of",
@@ -191,8 +203,31 @@ def render(info: dict[str, str], sections: dict[str, Any], notes: list[str]) -> 
         "",
         *(f"- {note}" for note in notes),
         "",
+        *other_results(),
     ]
     return "\n".join(out)
+
+
+def other_results() -> list[str]:
+    """The other benchmarks' result files, each under a heading of its own (their headings one
+    level down), as they were last written."""
+    out = []
+    for title, name, command in OTHER_RESULTS:
+        path = ROOT / "benchmarks" / name
+        if not path.exists():
+            continue
+        body = path.read_text().strip().splitlines()
+        if body and body[0].startswith("# "):
+            body = body[1:]  # replaced by our heading
+        out += [
+            f"# {title}",
+            "",
+            f"From `benchmarks/{name}`, measured with `{command}`.",
+            "",
+            *("#" + line if line.startswith("#") else line for line in body),
+            "",
+        ]
+    return out
 
 
 @contextlib.contextmanager
