@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response, StreamingResponse
@@ -21,6 +21,7 @@ from loopline.storage.artifacts import check_artifact_id, load_value
 router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses={404: {"model": ErrorOut}})
 State = Annotated[ServerState, Depends(server_state)]
 CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 @router.get(
@@ -94,14 +95,7 @@ def _convert(value: Any, format: str) -> tuple[bytes, str, str]:
     summary="A stored matplotlib or plotly figure, drawn as SVG",
 )
 async def figure(artifact_id: str, state: State) -> Response:
-    record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
-    if not (isinstance(record.summary, dict) and record.summary.get("type") in FIGURE_TYPES):
-        raise HTTPException(400, f"artifact {artifact_id[:12]} is a {record.type_name}, not a figure")
-    value = await asyncio.to_thread(load_value, artifact_id, state.artifacts)
-    try:
-        svg = await asyncio.to_thread(figure_svg, value)
-    except FigureUnavailable as exc:
-        raise HTTPException(400, str(exc)) from exc
+    svg = await _drawn(artifact_id, state, FIGURE_TYPES, "a figure", figure_svg)
     return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": "script-src 'none'"})
 
 
@@ -112,12 +106,19 @@ async def figure(artifact_id: str, state: State) -> Response:
     summary="A stored plotly figure as plotly.js draws it (data and layout)",
 )
 async def plotly_figure(artifact_id: str, state: State) -> Response:
+    body = await _drawn(artifact_id, state, (PLOTLY_FIGURE,), "a plotly figure", plotly_json)
+    return Response(body, media_type="application/json")
+
+
+async def _drawn(
+    artifact_id: str, state: ServerState, types: tuple[str, ...], what: str, draw: Callable[[Any], T]
+) -> T:
+    """A stored figure of one of `types`, drawn by `draw` (off the event loop); 400 otherwise."""
     record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
-    if not (isinstance(record.summary, dict) and record.summary.get("type") == PLOTLY_FIGURE):
-        raise HTTPException(400, f"artifact {artifact_id[:12]} is a {record.type_name}, not a plotly figure")
+    if not (isinstance(record.summary, dict) and record.summary.get("type") in types):
+        raise HTTPException(400, f"artifact {artifact_id[:12]} is a {record.type_name}, not {what}")
     value = await asyncio.to_thread(load_value, artifact_id, state.artifacts)
     try:
-        body = await asyncio.to_thread(plotly_json, value)
+        return await asyncio.to_thread(draw, value)
     except FigureUnavailable as exc:
         raise HTTPException(400, str(exc)) from exc
-    return Response(body, media_type="application/json")
