@@ -40,7 +40,6 @@ class _Worker:
     outbox: Connection
     inbox: Connection
     one_shot: bool
-    owner: ProcessExecutor | None = None  # None while parked in the spare pool
     task: StepTask | None = None
     killed: bool = False
     send_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -74,10 +73,17 @@ class _SparePool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._workers: list[tuple[str, _Worker]] = []
+        self._pid = os.getpid()
         atexit.register(self.clear)
+
+    def _forget_if_forked(self) -> None:
+        """A forked child must not talk to its parent's workers (called with the lock held)."""
+        if self._pid != os.getpid():
+            self._workers, self._pid = [], os.getpid()
 
     def put(self, worker: _Worker) -> None:
         with self._lock:
+            self._forget_if_forked()
             self._workers.append((_spare_key(), worker))
             surplus = self._workers[: max(0, len(self._workers) - (os.cpu_count() or 1))]
             del self._workers[: len(surplus)]
@@ -90,6 +96,7 @@ class _SparePool:
         key = _spare_key()
         while True:
             with self._lock:
+                self._forget_if_forked()
                 stale = [w for k, w in self._workers if k != key]
                 self._workers = [(k, w) for k, w in self._workers if k == key]
                 worker = self._workers.pop()[1] if self._workers else None
@@ -101,12 +108,9 @@ class _SparePool:
                 return worker
             worker.stop()
 
-    def discard(self, worker: _Worker) -> None:
-        with self._lock:
-            self._workers = [(k, w) for k, w in self._workers if w is not worker]
-
     def clear(self) -> None:
         with self._lock:
+            self._forget_if_forked()
             workers, self._workers = [w for _, w in self._workers], []
         for worker in workers:
             worker.stop()
@@ -179,7 +183,6 @@ class ProcessExecutor:
     def _lease(self) -> _Worker | None:
         worker = SPARES.take(self.artifacts.url)
         if worker is not None:
-            worker.owner = self
             self._listen_to(worker)
         return worker
 
@@ -199,7 +202,6 @@ class ProcessExecutor:
             Connection(to_child_w, readable=False),
             Connection(from_child_r, writable=False),
             one_shot,
-            owner=self,
         )
         worker.send(_init_message(self.artifacts.url))
         self._listen_to(worker)
@@ -222,7 +224,6 @@ class ProcessExecutor:
                 return
             kind = message[0]
             if kind == "parked":
-                worker.owner = None
                 SPARES.put(worker)
                 worker.released.set()
                 return
