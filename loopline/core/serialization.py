@@ -317,7 +317,7 @@ def encode(value: Any, registry: CodecRegistry = REGISTRY) -> Encoded:
     except RecursionError:
         raise SerializationError(
             f"cannot store this {type(value).__qualname__}: it contains itself (a cycle) or is "
-            "nested too deeply; return a value without cycles"
+            "nested too deeply; pass and return values without cycles"
         ) from None
     header = {
         "v": FORMAT_VERSION,

@@ -29,13 +29,15 @@ def deferred_leaves(value: Any) -> list[AbstractFuture[Any]]:
         return [value]
     found: list[AbstractFuture[Any]] = []
     stack = [value]
+    opened: set[int] = set()  # containers already looked into: a value may contain itself
     while stack:
         item = stack.pop()
         if isinstance(item, AbstractFuture):
             found.append(item)
             continue
         children = _children(item)
-        if children:
+        if children and id(item) not in opened:
+            opened.add(id(item))
             stack.extend(reversed(children))
     return found
 

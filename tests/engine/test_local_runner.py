@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -224,3 +225,31 @@ def test_runs_of_a_pipeline_are_named_and_tagged(
 def test_silent_runner_runs_without_tracking(home) -> None:  # type: ignore[no-untyped-def]
     assert loopline.SilentRunner().run(pipeline(1, 2, 3)) == 12.0
     assert not (home / "loopline.db").exists()
+
+
+@dataclasses.dataclass
+class Link:
+    name: str
+    next: Link | None = None
+
+
+@loopline.func
+def link_name(link: Link) -> str:
+    return link.name
+
+
+@loopline.func
+def length(items: list[object]) -> int:
+    return len(items)
+
+
+@pytest.mark.timeout(60)
+def test_values_that_contain_themselves_never_hang_the_runner(runner: loopline.LocalRunner) -> None:
+    ring = Link("a")
+    ring.next = ring
+    with pytest.raises(PipelineRunError, match="contains itself"):
+        runner.run(link_name(ring))
+    nested: list[object] = []
+    nested.append(nested)
+    with pytest.raises(PipelineRunError, match="contains itself"):
+        runner.run(length(nested))
