@@ -9,8 +9,10 @@
 
 The module functions write to the workspace the environment names (`LOOPLINE_HOME`, ...), one
 buffered `InferenceLog` per process; create an `InferenceLog(workspace, ...)` to choose the
-workspace, the batch size or the flush interval. See `loopline.cl.inferences` for the details of
-batching, and `ingest_inferences` / `ingest_feedback` for JSON batches (the REST endpoints).
+workspace, the batch size or the flush interval. With LOOPLINE_SERVER_URL set (or
+`InferenceLog(server=...)`) the records go to a `loopline server` over HTTP instead. See
+`loopline.cl.inferences` for the details of batching, and `ingest_inferences` /
+`ingest_feedback` for JSON batches (the REST endpoints).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from loopline.cl.inference_sinks import ServerUnavailableError
 from loopline.cl.inference_table import InferenceTable, load_input
 from loopline.cl.inferences import InferenceLog
 from loopline.cl.ingest import IngestResult, RecordProblem, ingest_feedback, ingest_inferences
@@ -133,6 +136,7 @@ __all__ = [
     "IngestResult",
     "InvalidRecordError",
     "RecordProblem",
+    "ServerUnavailableError",
     "feedback",
     "find",
     "flush",

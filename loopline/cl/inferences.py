@@ -16,6 +16,12 @@ alias is resolved to a version when the record is logged (looked up again after
 A record accepted by `log()` is kept until it is written: a failed write puts the batch back
 and raises, and the next flush tries again. (A process killed outright loses what it had not
 flushed yet, as any client-side buffer would; flush where that matters.)
+
+`InferenceLog(server="http://host:8707", api_key=...)` sends the batches to a `loopline server`
+instead (`POST /api/v1/inferences`), for serving processes without database credentials; there
+the server resolves model aliases when a batch arrives, and a record it rejects is reported by
+`flush()` (see `loopline.cl.inference_sinks`). `InferenceLog.default()` does so when
+LOOPLINE_SERVER_URL is set (with LOOPLINE_API_KEY).
 """
 
 from __future__ import annotations
@@ -32,33 +38,32 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from loopline.cl import inference_checks as check
-from loopline.cl.ingest import (
-    ModelResolver,
-    check_inference,
-    feedback_record,
-    record_feedback,
-    write_inferences,
-)
+from loopline.cl.inference_sinks import InferenceSink, Logged, ServerSink, WorkspaceSink
+from loopline.cl.ingest import RecordProblem, feedback_record
+from loopline.cl.loop_errors import InvalidRecordError
 from loopline.cl.loop_records import Feedback, FeedbackKind
 from loopline.core.clock import Clock, SystemClock
 from loopline.errors import UsageError
 
 if TYPE_CHECKING:
-    from loopline.cl.inference_checks import PendingInference
     from loopline.cl.workspace import Workspace
 
 _log = logging.getLogger(__name__)
 _LIVE: weakref.WeakSet[InferenceLog] = weakref.WeakSet()
-_DEFAULTS: dict[tuple[int, str, str, str], InferenceLog] = {}
+_DEFAULTS: dict[tuple[str, ...], InferenceLog] = {}
+_SHOWN_PROBLEMS = 5
 
 
 class InferenceLog:
-    """Buffers checked inference records and writes them to `workspace` in batches."""
+    """Buffers checked inference records and writes them in batches to `workspace` (by default
+    the one the environment names), or to the Loopline server at `server`."""
 
     def __init__(
         self,
         workspace: Workspace | None = None,
         *,
+        server: str | None = None,
+        api_key: str | None = None,
         batch_size: int = 1000,
         flush_interval_s: float = 5.0,
         alias_ttl_s: float = 1.0,
@@ -72,13 +77,18 @@ class InferenceLog:
                 f"InferenceLog needs batch_size >= 1 and flush_interval_s > 0, got {batch_size} and "
                 f"{flush_interval_s}"
             )
-        self.workspace = resolve(workspace)
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.clock = clock or SystemClock()
         self.background = background
-        self._resolver = ModelResolver(self.workspace.store, ttl_s=alias_ttl_s, now=self.clock.monotonic)
-        self._buffer: list[PendingInference] = []
+        self.sink: InferenceSink
+        if server is not None:
+            if workspace is not None:
+                raise UsageError("InferenceLog writes to a workspace or to a server: give one of the two")
+            self.sink = ServerSink(server, api_key=api_key)
+        else:
+            self.sink = WorkspaceSink(resolve(workspace), alias_ttl_s=alias_ttl_s, now=self.clock.monotonic)
+        self._buffer: list[Logged] = []
         self._buffered: set[str] = set()
         self._oldest: float | None = None
         self._lock = threading.Lock()  # guards the buffer
@@ -109,8 +119,7 @@ class InferenceLog:
           ("image 8x8", "text", "table", "array").
         - `scores`: per-class scores; `confidence` defaults to the highest of them.
         """
-        pending = check_inference(
-            self._resolver,
+        pending = self.sink.prepare(
             model=model,
             input=input,
             prediction=prediction,
@@ -150,8 +159,7 @@ class InferenceLog:
         moment = self.clock.now() if time is None else check.moment(time)
         ids = [uuid.uuid4().hex for _ in range(n)] if request_ids is None else list(request_ids)
         pending = [
-            check_inference(
-                self._resolver,
+            self.sink.prepare(
                 model=model,
                 input=inputs[i],
                 prediction=predictions[i],
@@ -167,7 +175,7 @@ class InferenceLog:
         self._add(pending)
         return ids
 
-    def _add(self, pending: list[PendingInference]) -> None:
+    def _add(self, pending: list[Logged]) -> None:
         now = self.clock.monotonic()
         with self._lock:
             self._buffer += pending
@@ -187,23 +195,33 @@ class InferenceLog:
             return len(self._buffer)
 
     def flush(self) -> list[str]:
-        """Write every buffered record now; returns the request ids newly recorded. On failure the
-        records stay buffered (and the error is raised)."""
+        """Write every buffered record now; returns the request ids newly recorded. When a batch
+        cannot be written its records stay buffered (and the error is raised); records the server
+        rejected are dropped and named in an InvalidRecordError, after the others are written."""
         added: list[str] = []
+        rejected: list[RecordProblem] = []
         with self._writing:
             with self._lock:
                 batch, self._buffer, self._oldest = self._buffer, [], None
             for start in range(0, len(batch), self.batch_size):
                 try:
-                    new, _ = write_inferences(batch[start : start + self.batch_size], self.workspace)
+                    new, problems = self.sink.write(batch[start : start + self.batch_size])
                 except BaseException:
                     with self._lock:
                         self._buffer = batch[start:] + self._buffer
                         self._oldest = self.clock.monotonic()
                     raise
                 added += new
+                rejected += problems
             with self._lock:
                 self._buffered = {p.request_id for p in self._buffer}
+        if rejected:
+            shown = "; ".join(f"{p.request_id}: {p.error}" for p in rejected[:_SHOWN_PROBLEMS])
+            more = f" (and {len(rejected) - _SHOWN_PROBLEMS} more)" if len(rejected) > _SHOWN_PROBLEMS else ""
+            raise InvalidRecordError(
+                f"{self.sink} rejected {len(rejected)} logged record(s), {len(added)} were recorded: "
+                f"{shown}{more}"
+            )
         return added
 
     # -- feedback ----------------------------------------------------------------------------
@@ -231,8 +249,7 @@ class InferenceLog:
         fields: dict[str, Any] = {"request_id": request_id, "kind": kind, "label": label, "score": score}
         fields.update(note=note, **({} if time is None else {"time": time}))
         item = feedback_record(fields, self.clock.now(), source or current_user())
-        (saved,) = record_feedback([item], self.workspace)
-        return saved
+        return self.sink.feedback(item)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -272,20 +289,18 @@ class InferenceLog:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<InferenceLog {self.pending} buffered, batches of {self.batch_size}>"
+        return f"<InferenceLog to {self.sink}: {self.pending} buffered, batches of {self.batch_size}>"
 
     @classmethod
     def default(cls) -> InferenceLog:
-        """The log of the workspace the environment names (LOOPLINE_HOME, ...), one per process."""
-        key = (
-            os.getpid(),
-            os.environ.get("LOOPLINE_HOME", ""),
-            os.environ.get("LOOPLINE_DATABASE_URL", ""),
-            os.environ.get("LOOPLINE_ARTIFACTS_URL", ""),
-        )
+        """The log the environment names, one per process: to the server at LOOPLINE_SERVER_URL
+        (with LOOPLINE_API_KEY) when it is set, else to the workspace of LOOPLINE_HOME, ..."""
+        names = ("LOOPLINE_SERVER_URL", "LOOPLINE_API_KEY", "LOOPLINE_HOME", "LOOPLINE_DATABASE_URL")
+        key = (str(os.getpid()), *(os.environ.get(name, "") for name in (*names, "LOOPLINE_ARTIFACTS_URL")))
         found = _DEFAULTS.get(key)
         if found is None:
-            found = _DEFAULTS[key] = cls()
+            server = os.environ.get("LOOPLINE_SERVER_URL") or None
+            found = _DEFAULTS[key] = cls(server=server, api_key=os.environ.get("LOOPLINE_API_KEY") or None)
         return found
 
 
