@@ -33,7 +33,7 @@ OTHER_RESULTS = (
         "RESULTS_loop.md",
         "python -m benchmarks.inference_bench`, `inference_rest_bench`, `miners_bench",
     ),
-    ("Ray and the GPU check (issue 6)", "RESULTS_ray.md", "python -m benchmarks.ray_bench"),
+    ("Ray and the GPU check (issue 6)", "RESULTS_ray.md", "python benchmarks/ray_bench.py"),
 )
 
 # The targets of issue 2.
@@ -219,6 +219,8 @@ def other_results() -> list[str]:
         body = path.read_text().strip().splitlines()
         if body and body[0].startswith("# "):
             body = body[1:]  # replaced by our heading
+        while body and not body[0].strip():
+            body = body[1:]
         out += [
             f"# {title}",
             "",
@@ -302,8 +304,8 @@ def main(argv: list[str] | None = None) -> None:
     notes += [
         "Sematic needs `sys.setrecursionlimit` raised for a 1,000-step chain (it enqueues nested futures "
         "recursively and fails with RecursionError at the default limit); its cells raise it to 100,000.",
-        "Sematic's LocalRunner at 1,000 steps: its warm-up is a 100-step run (a 1,000-step run takes about "
-        "20 minutes); for L4 the warm-up is the full-size run that fills the cache.",
+        "Sematic's LocalRunner at 1,000 steps: its warm-up is a 100-step run (a 1,000-step run takes "
+        "8 to 20 minutes); for L4 the warm-up is the full-size run that fills the cache.",
     ]
     if args.sematic_large_runs != 3:
         notes.append(
