@@ -1,4 +1,10 @@
-"""Five-field cron expressions (minute hour day-of-month month day-of-week), in UTC.
+"""Five-field cron expressions (minute hour day-of-month month day-of-week), in a time zone.
+
+Times are matched on the wall clock of the expression's time zone (UTC unless given, any IANA
+name such as "Europe/Paris"); what the methods return is in UTC. Across a daylight-saving
+change a wall time that does not exist (the hour skipped in spring) fires an hour later (02:30
+becomes 03:30), and a wall time that happens twice (the hour repeated in autumn) fires once, the
+first time.
 
 Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists `a,b`; months and
 weekdays also take names (`jan`, `mon`); weekday 0 and 7 are Sunday. As in Vixie cron, when both
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import zoneinfo
 
 from loopline.errors import UsageError
 
@@ -35,6 +42,19 @@ _SEARCH_YEARS = 8  # a valid expression fires within this many years (Feb 29 on 
 _MINUTE = dt.timedelta(minutes=1)
 
 
+def time_zone(name: str) -> dt.tzinfo:
+    """The IANA time zone `name` ("UTC", "Europe/Paris"), or UsageError saying how to name one."""
+    if name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris', "
+            "'America/New_York' or 'UTC'"
+        ) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class CronExpression:
     text: str
@@ -45,10 +65,11 @@ class CronExpression:
     weekdays: frozenset[int]  # 0 = Sunday
     any_day: bool  # day of month is `*`
     any_weekday: bool  # day of week is `*`
+    zone: dt.tzinfo = dt.UTC  # whose wall clock the fields name
 
     @classmethod
-    def parse(cls, text: str) -> CronExpression:
-        """The expression, or UsageError saying which field is wrong."""
+    def parse(cls, text: str, timezone: str = "UTC") -> CronExpression:
+        """The expression, or UsageError saying which field (or the time zone) is wrong."""
         expanded = _MACROS.get(text.strip().lower(), text)
         parts = expanded.split()
         if len(parts) != 5:
@@ -67,6 +88,7 @@ class CronExpression:
             weekdays,
             parts[2] == "*",
             parts[4] == "*",
+            time_zone(timezone),
         )
         if expression.next_after(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) is None:
             raise UsageError(f"cron {text!r} never fires (no such date)")
@@ -92,14 +114,43 @@ class CronExpression:
         return day_ok or weekday_ok
 
     def next_after(self, moment: dt.datetime) -> dt.datetime | None:
-        """The first firing time strictly after `moment` (None if there is none for years)."""
-        t = _floor(moment) + _MINUTE
+        """The first firing time strictly after `moment`, in UTC (None if none for years)."""
+        wall = self._next_wall(self._wall(moment))
+        while wall is not None:
+            instant = self._instant(wall)
+            if instant > moment:  # not so only for a wall time that happens twice
+                return instant
+            wall = self._next_wall(wall)
+        return None
+
+    def latest_at_or_before(self, moment: dt.datetime) -> dt.datetime | None:
+        """The last firing time at or before `moment`, in UTC (None if none for years)."""
+        wall = self._latest_wall(self._wall(moment))
+        while wall is not None:
+            instant = self._instant(wall)
+            if instant <= moment:  # not so only for a wall time skipped in spring
+                return instant
+            wall = self._latest_wall(wall - _MINUTE)
+        return None
+
+    def _wall(self, moment: dt.datetime) -> dt.datetime:
+        """`moment` on this zone's wall clock (naive), to the minute."""
+        if moment.tzinfo is None:
+            raise UsageError("cron times must be timezone-aware (e.g. datetime.now(timezone.utc))")
+        return moment.astimezone(self.zone).replace(tzinfo=None, second=0, microsecond=0, fold=0)
+
+    def _instant(self, wall: dt.datetime) -> dt.datetime:
+        return wall.replace(tzinfo=self.zone).astimezone(dt.UTC)
+
+    def _next_wall(self, after: dt.datetime) -> dt.datetime | None:
+        """The first matching wall time strictly after `after` (naive datetimes)."""
+        t = after + _MINUTE
         limit = t.year + _SEARCH_YEARS
         while t.year <= limit:
             if t.month not in self.months:
-                t = _month_start(t.year + (t.month == 12), t.month % 12 + 1)
+                t = dt.datetime(t.year + (t.month == 12), t.month % 12 + 1, 1)
             elif not self._day_matches(t):
-                t = dt.datetime(t.year, t.month, t.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
+                t = dt.datetime(t.year, t.month, t.day) + dt.timedelta(days=1)
             elif t.hour not in self.hours:
                 t = t.replace(minute=0) + dt.timedelta(hours=1)
             elif t.minute not in self.minutes:
@@ -109,15 +160,15 @@ class CronExpression:
                 return t
         return None
 
-    def latest_at_or_before(self, moment: dt.datetime) -> dt.datetime | None:
-        """The last firing time at or before `moment` (None if there is none for years)."""
-        t = _floor(moment)
+    def _latest_wall(self, at: dt.datetime) -> dt.datetime | None:
+        """The last matching wall time at or before `at` (naive datetimes)."""
+        t = at
         limit = t.year - _SEARCH_YEARS
         while t.year >= limit:
             if t.month not in self.months:
-                t = _month_start(t.year, t.month) - _MINUTE
+                t = dt.datetime(t.year, t.month, 1) - _MINUTE
             elif not self._day_matches(t):
-                t = dt.datetime(t.year, t.month, t.day, tzinfo=dt.UTC) - _MINUTE
+                t = dt.datetime(t.year, t.month, t.day) - _MINUTE
             elif t.hour not in self.hours:
                 t = t.replace(minute=0) - _MINUTE
             elif t.minute not in self.minutes:
@@ -129,16 +180,6 @@ class CronExpression:
 
     def __str__(self) -> str:
         return self.text
-
-
-def _floor(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        raise UsageError("cron times must be timezone-aware (UTC)")
-    return moment.astimezone(dt.UTC).replace(second=0, microsecond=0)
-
-
-def _month_start(year: int, month: int) -> dt.datetime:
-    return dt.datetime(year, month, 1, tzinfo=dt.UTC)
 
 
 def _field(part: str, name: str, low: int, high: int, names: list[str] | None, text: str) -> frozenset[int]:

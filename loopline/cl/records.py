@@ -101,9 +101,11 @@ class Webhook:
 
 @dataclasses.dataclass(frozen=True)
 class CronTrigger:
-    """Run at the times a five-field cron expression names (UTC)."""
+    """Run at the times a five-field cron expression names, on the wall clock of `timezone`
+    (an IANA name)."""
 
     expression: str
+    timezone: str = "UTC"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +138,8 @@ class Schedule:
 
     def describe_trigger(self) -> str:
         if isinstance(self.trigger, CronTrigger):
-            return f"cron {self.trigger.expression}"
+            zone = "" if self.trigger.timezone == "UTC" else f" ({self.trigger.timezone})"
+            return f"cron {self.trigger.expression}{zone}"
         return f"dataset {self.trigger.dataset} +{self.trigger.min_new} examples"
 
 

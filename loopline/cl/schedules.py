@@ -39,9 +39,14 @@ _log = logging.getLogger(__name__)
 # -- managing schedules ------------------------------------------------------------------------
 
 
-def cron_trigger(expression: str) -> CronTrigger:
-    CronExpression.parse(expression)
-    return CronTrigger(expression.strip())
+def cron_trigger(expression: str, timezone: str = "UTC") -> CronTrigger:
+    """Fires at the times `expression` names on the wall clock of `timezone` (an IANA name)."""
+    CronExpression.parse(expression, timezone)
+    return CronTrigger(expression.strip(), timezone)
+
+
+def _cron(trigger: CronTrigger) -> CronExpression:
+    return CronExpression.parse(trigger.expression, trigger.timezone)
 
 
 def dataset_trigger(store: CLStore, dataset: str, min_new: int) -> DatasetTrigger:
@@ -115,8 +120,9 @@ def next_run(schedule: Schedule, now: dt.datetime) -> str:
     if schedule.paused:
         return "paused"
     if isinstance(schedule.trigger, CronTrigger):
-        upcoming = CronExpression.parse(schedule.trigger.expression).next_after(now)
-        return "never" if upcoming is None else upcoming.strftime("%Y-%m-%d %H:%M UTC")
+        cron = _cron(schedule.trigger)
+        upcoming = cron.next_after(now)
+        return "never" if upcoming is None else upcoming.astimezone(cron.zone).strftime("%Y-%m-%d %H:%M %Z")
     return f"when {schedule.trigger.dataset} gains {schedule.trigger.min_new} examples"
 
 
@@ -142,7 +148,7 @@ def due(store: CLStore, schedule: Schedule, now: dt.datetime) -> Due | None:
 
 
 def _due_cron(store: CLStore, schedule: Schedule, trigger: CronTrigger, now: dt.datetime) -> Due | None:
-    cron = CronExpression.parse(trigger.expression)
+    cron = _cron(trigger)
     latest = cron.latest_at_or_before(now)
     anchor = schedule.active_since
     previous = store.slots(schedule.name, limit=1)

@@ -20,7 +20,9 @@ from loopline.settings import Settings
 
 ADD_HELP = """\b
 Options (between NAME and TARGET):
-  --cron "EXPR"                run at these times (UTC), e.g. "0 2 * * *" for 02:00 every day
+  --cron "EXPR"                run at these times, e.g. "0 2 * * *" for 02:00 every day
+  --timezone NAME              whose clock --cron follows: an IANA name (default UTC),
+                               e.g. Europe/Paris
   --dataset NAME --min-new N   run when the dataset gained N examples since the last run
   --webhook URL                notify on a failure or a regression (repeatable)
   --webhook-format json|slack  the webhooks' payload (default json)
@@ -29,7 +31,7 @@ Options (between NAME and TARGET):
 Slots missed while no scheduler ran are not all replayed: the latest one runs once, and the
 others are recorded as skipped. Slots that pass while a schedule is paused never run.
 """
-_VALUED = {"--cron", "--dataset", "--min-new", "--webhook", "--webhook-format"}
+_VALUED = {"--cron", "--timezone", "--dataset", "--min-new", "--webhook", "--webhook-format"}
 
 
 def _console() -> Console:
@@ -93,8 +95,11 @@ def _trigger(ws: Workspace, options: dict[str, list[str]]) -> Trigger:
     cron, dataset, min_new = options.get("--cron"), options.get("--dataset"), options.get("--min-new")
     if bool(cron) == bool(dataset):
         raise UsageError('give either --cron "EXPR" or --dataset NAME --min-new N')
+    timezone = options.get("--timezone")
+    if timezone and not cron:
+        raise UsageError("--timezone goes with --cron (a dataset trigger has no clock)")
     if cron:
-        return schedules.cron_trigger(cron[-1])
+        return schedules.cron_trigger(cron[-1], timezone[-1] if timezone else "UTC")
     if not min_new or not min_new[-1].isdigit():
         raise UsageError("--dataset needs --min-new N (a whole number of new examples)")
     assert dataset is not None

@@ -98,6 +98,41 @@ def test_bad_cron_expressions_are_explained(text: str, error: str) -> None:
         CronExpression.parse(text)
 
 
+def test_cron_follows_the_wall_clock_of_its_time_zone_across_daylight_saving() -> None:
+    paris = CronExpression.parse("30 2 * * *", "Europe/Paris")
+    utc = dt.UTC
+    summer = dt.datetime(2026, 7, 1, 12, tzinfo=utc)
+    assert paris.next_after(summer) == dt.datetime(2026, 7, 2, 0, 30, tzinfo=utc)  # 02:30 CEST
+    # 29 March 2026: clocks jump from 02:00 to 03:00, so 02:30 does not exist and fires at 03:30
+    spring = dt.datetime(2026, 3, 28, 12, tzinfo=utc)
+    assert paris.next_after(spring) == dt.datetime(2026, 3, 29, 1, 30, tzinfo=utc)
+    # 25 October 2026: 02:00-03:00 happens twice; an every-half-hour cron fires at each wall
+    # time once, the first time round
+    half_hours = CronExpression.parse("*/30 * * * *", "Europe/Paris")
+    t, fired = dt.datetime(2026, 10, 24, 23, 40, tzinfo=utc), []
+    for _ in range(4):
+        t = half_hours.next_after(t)
+        fired.append(t.astimezone(half_hours.zone).strftime("%H:%M%z"))
+    assert fired == ["02:00+0200", "02:30+0200", "03:00+0100", "03:30+0100"]
+    during_repeat = dt.datetime(2026, 10, 25, 1, 45, tzinfo=utc)  # 02:45, the second time round
+    assert paris.latest_at_or_before(during_repeat) == dt.datetime(2026, 10, 25, 0, 30, tzinfo=utc)
+
+
+def test_an_unknown_time_zone_is_explained() -> None:
+    with pytest.raises(UsageError, match="unknown time zone 'Mars/Olympus'.*IANA name"):
+        schedules.cron_trigger("0 2 * * *", "Mars/Olympus")
+
+
+def test_a_schedule_in_a_time_zone_fires_at_its_local_time(ws: Workspace, target: str) -> None:
+    trigger = schedules.cron_trigger("0 2 * * *", "America/New_York")  # 02:00 EST is 07:00 UTC
+    added = schedules.add_schedule(ws.store, "ny", target, (), trigger, now=T0, created_by="ada")
+    assert added.describe_trigger() == "cron 0 2 * * * (America/New_York)"
+    assert ws.store.get_schedule("ny").trigger == trigger
+    assert schedules.next_run(added, T0) == "2030-01-01 02:00 EST"
+    assert fire(ws, "ny", at(hours=2)) is None
+    assert fire(ws, "ny", at(hours=7)) == at(hours=7).isoformat()
+
+
 def test_a_cron_slot_is_due_once_at_its_time(ws: Workspace, target: str) -> None:
     nightly(ws, target)
     assert fire(ws, "nightly", at(hours=1, minutes=59)) is None

@@ -131,6 +131,16 @@ def test_schedule_add_explains_mistakes(home: Path, tmp_path: Path) -> None:
         in invoke("schedule", "add", "x", "--cron", "@daily", str(target), "--m", "1")[1]
     )
     assert "either --cron" in invoke("schedule", "add", "x", str(target))[1]
+    assert (
+        "unknown time zone"
+        in invoke("schedule", "add", "x", "--cron", "@daily", "--timezone", "Nowhere", str(target))[1]
+    )
+    assert (
+        "--timezone goes with --cron"
+        in invoke(
+            "schedule", "add", "x", "--dataset", "d", "--min-new", "1", "--timezone", "UTC", str(target)
+        )[1]
+    )
     assert "needs --min-new" in invoke("schedule", "add", "x", "--dataset", "d", str(target))[1]
     code, output = invoke("schedule", "add", "grow", "--dataset", "d", "--min-new", "100", str(target))
     assert code == 0 and "dataset d +100 examples" in output
