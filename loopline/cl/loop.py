@@ -25,6 +25,7 @@ retrains. A cron schedule works too: each round commits what was labeled since t
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,8 @@ class LoopSpec:
     - `measure(model) -> {name: value}`: the loop's own metrics of the production model after
       each round (e.g. accuracy on a held-out production slice), kept with the round.
     - `queue`: the labeling queue (default: the loop's name); `review`: commit only approved tasks.
+    - `window`: mine only the inferences logged this long before the round (default: all those
+      of the production version).
     """
 
     name: str
@@ -75,6 +78,7 @@ class LoopSpec:
     alias: str = "production"
     queue: str = ""
     review: bool = False
+    window: dt.timedelta | None = None
 
     def __post_init__(self) -> None:
         for field in ("name", "model", "dataset", "golden"):
@@ -87,6 +91,8 @@ class LoopSpec:
             raise UsageError(f"LoopSpec(budget=...) must be at least 1, got {self.budget}")
         if not callable(self.train):
             raise UsageError("LoopSpec(train=...) must be a function Dataset -> model")
+        if self.window is not None and self.window <= dt.timedelta(0):
+            raise UsageError(f"LoopSpec(window=...) must be a positive timedelta, got {self.window}")
 
     @property
     def queue_name(self) -> str:
@@ -153,15 +159,16 @@ def label_round(spec: LoopSpec, start: RoundStart) -> Labeled:
     from loopline.cl.loop_records import InferenceQuery
     from loopline.cl.models import parse_model_ref
     from loopline.cl.workspace import Workspace
+    from loopline.core.records import utcnow
 
     ws = Workspace.open()
     queue = LabelingQueue(spec.queue_name, review=spec.review, workspace=ws)
     mined = queued = labeled = 0
     if start.production is not None:
         _, version = parse_model_ref(start.production)
-        table = InferenceTable.load(
-            InferenceQuery(model=spec.model, model_version=int(version or 0)), workspace=ws
-        )
+        since = None if spec.window is None else utcnow() - spec.window
+        query = InferenceQuery(model=spec.model, model_version=int(version or 0), since=since)
+        table = InferenceTable.load(query, workspace=ws)
         skip = ws.loop.queued_keys(queue.name, table.request_ids.tolist())
         golden = Dataset.load(spec.golden, workspace=ws)
         candidates = mine(table, spec.miners, budget=spec.budget, exclude=golden, skip=skip)

@@ -5,6 +5,7 @@ examples" trigger starts the next round."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -102,6 +103,17 @@ def test_people_label_the_queue_and_the_new_examples_start_the_next_round(home: 
     assert ws.store.slots("on-labels")[0].state == "succeeded"
 
 
+def test_a_window_limits_mining_to_recent_inferences(home: Path) -> None:
+    pipeline.setup()
+    traffic.serve(pipeline.traffic_chunks(3)[0], model="digits@production", seed=1)
+    runner = loopline.LocalRunner(echo=False)
+    queue_only = pipeline.spec(labels="queue")
+    too_short = dataclasses.replace(queue_only, window=dt.timedelta(microseconds=1))
+    assert runner.run(loop_round(too_short)).mined == 0  # all were logged before that
+    recent = dataclasses.replace(queue_only, window=dt.timedelta(days=1))
+    assert runner.run(loop_round(recent)).mined == 40
+
+
 def broken_training(data: Dataset) -> object:
     raise RuntimeError("out of memory")
 
@@ -136,3 +148,5 @@ def test_a_loop_spec_says_what_is_wrong() -> None:
         LoopSpec("l", "digits", "digits-train", "digits-golden", fit_sklearn)
     with pytest.raises(ValueError, match="budget"):
         LoopSpec("l", "digits", "digits-train", "digits-golden@1", fit_sklearn, budget=0)
+    with pytest.raises(ValueError, match="window"):
+        LoopSpec("l", "digits", "digits-train", "digits-golden@1", fit_sklearn, window=dt.timedelta(0))
