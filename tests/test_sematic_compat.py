@@ -40,7 +40,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (package / "__init__.py").write_text("")
     with zipfile.ZipFile(WHEEL) as wheel:
         for name in wheel.namelist():
-            match = re.match(r"sematic/examples/(add|dynamic_graph|retry)/(.+\.py)$", name)
+            match = re.match(r"sematic/examples/(add|dynamic_graph|retry|template)/(.+\.py)$", name)
             if match:
                 target = package / match.group(1) / match.group(2)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +81,14 @@ def test_dynamic_graph_example_runs_on_local_runner(examples: Path, home: Path) 
     assert root.state is loopline.RunState.SUCCEEDED
     assert client.output(root.id).startswith(("RARE EVENT", "MEH"))
     assert len(client.runs(name="process")) == 5
+
+
+def test_the_project_template_runs_on_local_runner(examples: Path, home: Path) -> None:
+    # its root func has no return annotation and returns nothing: Sematic reads that as -> None
+    done = run_example(examples, home, "template")
+    assert done.returncode == 0, done.stderr
+    root = loopline.Client(home).runs(root_only=True)[0]
+    assert (root.name, root.state) == ("pipeline", loopline.RunState.SUCCEEDED)
 
 
 def test_retry_example_retries_as_configured(examples: Path, home: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
@@ -57,7 +58,7 @@ class Function(Generic[P, R]):
         self.name = fn.__name__
         self.path = function_path(fn)
         self.signature = inspect.signature(fn)
-        self.output_type = self.hints["return"]
+        self.output_type = self.hints.get("return", type(None))  # none: it returns nothing
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -248,9 +249,32 @@ def definition_problems(fn: Any) -> list[str]:
             problems.append(
                 f"parameter `{param.name}` has no type annotation: add one, e.g. `{param.name}: int`"
             )
-    if signature.return_annotation is inspect.Signature.empty:
+    if signature.return_annotation is inspect.Signature.empty and not returns_nothing(fn):
         problems.append("the return type is not annotated: add one, e.g. `-> float` (or `-> None`)")
     return problems
+
+
+def returns_nothing(fn: Callable[..., Any]) -> bool:
+    """True when `fn`'s source shows that it never returns a value: then a missing return
+    annotation means `-> None`, as in Sematic. False when unsure (no source)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    definition = tree.body[0] if tree.body else None
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    pending: list[ast.AST] = list(definition.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue  # their returns are their own
+        if isinstance(node, ast.Return) and not (
+            node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
+            return False
+        pending.extend(ast.iter_child_nodes(node))
+    return True
 
 
 # -- the decorator ---------------------------------------------------------------------------

@@ -124,6 +124,26 @@ def test_definition_problems_are_explained(source: str, problem: str) -> None:
         loopline.func(namespace["f"])
 
 
+def test_a_function_that_returns_nothing_needs_no_return_annotation() -> None:
+    @loopline.func
+    def announce(message: str):  # type: ignore[no-untyped-def]  # as Sematic allows: -> None
+        print(message)
+        if not message:
+            return
+
+    assert announce.output_type is type(None)
+    assert loopline.SilentRunner().run(announce("hello")) is None
+
+    def answer(x: int):  # type: ignore[no-untyped-def]
+        def inner() -> int:
+            return 1
+
+        return x + inner()
+
+    with pytest.raises(FunctionDefinitionError, match="the return type is not annotated"):
+        loopline.func(answer)
+
+
 def test_every_problem_is_listed_at_once() -> None:
     def f(x, *rest):  # type: ignore[no-untyped-def]
         return x
