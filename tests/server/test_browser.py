@@ -88,6 +88,16 @@ def test_the_pipelines_page_shows_a_new_pipeline_without_reload(page: Any, store
     assert "100%" in row.inner_text()
 
 
+def test_the_models_page_follows_runs_without_reload(page: Any, stores: Any, workspace: Any) -> None:
+    page.goto("/models")
+    page.locator("main h1").wait_for()
+    assert page.locator("main", has_text="live-registered").count() == 0
+    loopline.models.register("live-registered", {"weights": [1, 2]}, workspace=workspace)
+    metadata, artifacts = stores  # a run changes state: the page reads its records again
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(pipelines.heartbeat())
+    page.locator("main", has_text="live-registered").wait_for()
+
+
 def test_logs_stream_live_then_cancel_then_rerun(
     page: Any, start_slow: Any, http: httpx.Client, guarded: httpx.Client, shots: Path
 ) -> None:

@@ -49,6 +49,7 @@ def datasets_page(request: Request, state: State) -> HTMLResponse:
     return render(
         request,
         "datasets.html",
+        live=True,
         nav="datasets",
         rows=state.workspace.store.latest_dataset_versions(),
         golden=golden_names(state),
@@ -208,7 +209,7 @@ def dataset_page(
 def models_page(request: Request, state: State) -> HTMLResponse:
     store = state.workspace.store
     rows = [(m, store.aliases(m.name)) for m in store.latest_model_versions()]
-    return render(request, "models.html", nav="models", rows=rows)
+    return render(request, "models.html", live=True, nav="models", rows=rows)
 
 
 @router.get("/models/{name:path}", response_class=HTMLResponse)
@@ -224,6 +225,7 @@ def model_page(request: Request, name: str, state: State) -> HTMLResponse:
     return render(
         request,
         "model.html",
+        live=True,
         nav="models",
         name=name,
         versions=list(reversed(versions)),
@@ -258,6 +260,7 @@ def reports_page(request: Request, state: State, model: Name | None = None) -> H
     return render(
         request,
         "reports.html",
+        live=True,
         nav="reports",
         rows=store.list_reports(model=model or None, limit=200),
         model=model or "",
@@ -355,6 +358,7 @@ def schedules_page(request: Request, state: State) -> HTMLResponse:
     return render(
         request,
         "schedules.html",
+        live=True,
         nav="schedules",
         rows=rows,
         running=state.config.settings is not None and state.config.run_schedules,

@@ -129,6 +129,7 @@ def inferences_page(
     return render(
         request,
         "inferences.html",
+        live=True,
         nav="inferences",
         records=records,
         total=total,
@@ -171,7 +172,7 @@ def inference_page(request: Request, request_id: str, state: State) -> HTMLRespo
 def queues_page(request: Request, state: State) -> HTMLResponse:
     loop = state.workspace.loop
     rows = [(name, loop.task_counts(name)) for name in loop.queues()]
-    return render(request, "queues.html", nav="labeling", rows=rows)
+    return render(request, "queues.html", live=True, nav="labeling", rows=rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,7 +296,7 @@ def task_fragment(
 
 @router.get("/loops", response_class=HTMLResponse)
 def loops_page(request: Request, state: State) -> HTMLResponse:
-    return render(request, "loops.html", nav="loops", rows=state.workspace.loop.loops())
+    return render(request, "loops.html", live=True, nav="loops", rows=state.workspace.loop.loops())
 
 
 @router.get("/loops/{name:path}", response_class=HTMLResponse)
@@ -321,6 +322,7 @@ def loop_page(request: Request, name: str, state: State) -> HTMLResponse:
     return render(
         request,
         "loop.html",
+        live=True,
         nav="loops",
         name=name,
         rounds=list(reversed(rounds)),

@@ -739,6 +739,27 @@
     listen(`/api/v1/events?since=${since}&roots=true`, { runs: refresh, resync: refresh });
   }
 
+  // -- record pages (datasets, models, reports, schedules, inferences, queues, loops): their
+  // records change inside pipeline runs, so the page is read again when a run changes state,
+  // unless someone is typing in it.
+
+  function liveMain(main) {
+    let refreshTimer = null;
+    const refresh = () => {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(async () => {
+        if (main.contains(document.activeElement) && document.activeElement.matches("input, select, textarea")) {
+          refresh();
+          return;
+        }
+        const response = await html(location.pathname + location.search);
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+        if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
+      }, 1000);
+    };
+    listen(`/api/v1/events?since=${since}&roots=true`, { runs: refresh, resync: refresh });
+  }
+
   // Plotly figures are drawn by plotly.js, which the server serves from its `plotly` package,
   // loaded once, the first time a page shows one.
   let plotlyReady = null;
@@ -791,5 +812,7 @@
     if (labeling) labelingPage(labeling);
     const pipelines = $("#pipelines-body");
     if (pipelines) pipelinesPage(pipelines);
+    const liveRecords = $("main[data-live-main]");
+    if (liveRecords) liveMain(liveRecords);
   });
 })();
