@@ -34,7 +34,7 @@ from loopline.cl.loop_errors import InferenceNotFoundError, InvalidRecordError
 from loopline.cl.loop_records import Feedback
 from loopline.cl.loop_store import inference_missing_message
 from loopline.cl.records import ModelVersion
-from loopline.errors import LooplineError
+from loopline.errors import LooplineError, UsageError
 
 if TYPE_CHECKING:
     from loopline.cl.workspace import Workspace
@@ -105,7 +105,7 @@ class PostedInference:
 class ServerSink:
     def __init__(self, url: str, *, api_key: str | None = None, timeout_s: float = 30.0) -> None:
         if not url.startswith(("http://", "https://")):
-            raise LooplineError(f"the server's address must start with http:// or https://, got {url!r}")
+            raise UsageError(f"the server's address must start with http:// or https://, got {url!r}")
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.timeout_s = timeout_s
