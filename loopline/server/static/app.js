@@ -725,39 +725,35 @@
     focus();
   }
 
-  // -- pipelines page: rows refreshed when a pipeline run changes state -------------------------
+  // -- pages that follow pipeline runs ----------------------------------------------------------
 
-  function pipelinesPage(body) {
-    let refreshTimer = null;
-    const refresh = () => {
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(async () => {
-        const response = await html("/fragments/pipelines");
-        body.innerHTML = await response.text();
-      }, 500);
+  // Calls `reload(later)` (at most every `delay` ms) whenever a pipeline run changes state;
+  // `reload` may call `later()` to try again after another delay.
+  function onPipelineChanges(delay, reload) {
+    let timer = null;
+    const later = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => reload(later), delay);
     };
-    listen(`/api/v1/events?since=${since}&roots=true`, { runs: refresh, resync: refresh });
+    listen(`/api/v1/events?since=${since}&roots=true`, { runs: later, resync: later });
   }
 
-  // -- record pages (datasets, models, reports, schedules, inferences, queues, loops): their
-  // records change inside pipeline runs, so the page is read again when a run changes state,
-  // unless someone is typing in it.
+  function pipelinesPage(body) {
+    onPipelineChanges(500, async () => {
+      body.innerHTML = await (await html("/fragments/pipelines")).text();
+    });
+  }
 
+  // Record pages (datasets, models, reports, schedules, inferences, queues, loops): their records
+  // change inside pipeline runs, so the page is read again then, unless someone is typing in it.
   function liveMain(main) {
-    let refreshTimer = null;
-    const refresh = () => {
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(async () => {
-        if (main.contains(document.activeElement) && document.activeElement.matches("input, select, textarea")) {
-          refresh();
-          return;
-        }
-        const response = await html(location.pathname + location.search);
-        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
-        if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
-      }, 1000);
-    };
-    listen(`/api/v1/events?since=${since}&roots=true`, { runs: refresh, resync: refresh });
+    onPipelineChanges(1000, async (later) => {
+      const active = document.activeElement;
+      if (main.contains(active) && active.matches("input, select, textarea")) return later();
+      const response = await html(location.pathname + location.search);
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+      if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
+    });
   }
 
   // Plotly figures are drawn by plotly.js, which the server serves from its `plotly` package,
