@@ -20,7 +20,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -70,6 +70,33 @@ def check_target(target: str, params: Sequence[str]) -> str:
     return f"{parsed.file}:{parsed.func_name or 'pipeline'}"
 
 
+TARGET_CHECK_TIMEOUT_S = 120.0
+
+
+def check_target_elsewhere(target: str, params: Sequence[str]) -> str:
+    """`check_target` run in a fresh interpreter (python -m loopline.cl.target_check): for a
+    server, which must not import user code into its own process."""
+    from loopline.sdk.targets import Target
+
+    Target.parse(target)  # a missing file is said at once, without starting an interpreter
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "loopline.cl.target_check", target, *params],
+            capture_output=True,
+            text=True,
+            timeout=TARGET_CHECK_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageError(
+            f"{target}: loading it took longer than {TARGET_CHECK_TIMEOUT_S:g} s; does it do work at import time?"
+        ) from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise UsageError(lines[-1] if lines else f"{target}: the check exited with code {done.returncode}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def add_schedule(
     store: CLStore,
     name: str,
@@ -81,12 +108,15 @@ def add_schedule(
     created_by: str,
     webhooks: Sequence[Webhook] = (),
     cwd: str | None = None,
+    check: Callable[[str, Sequence[str]], str] = check_target,
 ) -> Schedule:
+    """Record a schedule after `check` loaded its target with its parameters (here, by default;
+    a server passes `check_target_elsewhere`)."""
     if not name or name != name.strip() or "/" in name:
         raise UsageError(f"schedule name {name!r}: use a plain name such as 'nightly-digits'")
     schedule = Schedule(
         name=name,
-        target=check_target(target, params),
+        target=check(target, params),
         params=tuple(params),
         trigger=trigger,
         created_at=now,

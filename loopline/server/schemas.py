@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -492,6 +492,30 @@ class SlotOut(BaseModel):
             run_id=slot.run_id,
             detail=slot.detail,
         )
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    name: str = Field(min_length=1, max_length=256, description="a plain name, e.g. nightly-digits")
+    target: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="FILE.py[:FUNC] on the server's machine: absolute, or relative to where the server started",
+    )
+    params: list[Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=list, max_length=200, description="the pipeline's parameters as on the command line"
+    )
+    cron: str | None = Field(None, max_length=256, description='five cron fields, e.g. "0 2 * * *"')
+    timezone: str = Field(
+        "UTC", min_length=1, max_length=64, description="whose clock the cron follows (IANA)"
+    )
+    dataset: str | None = Field(
+        None, max_length=256, description="instead of cron: run when this dataset grows"
+    )
+    min_new: int | None = Field(None, ge=1, le=2**31, description="by at least this many examples")
+    webhooks: list[Annotated[str, Field(max_length=2048)]] = Field(default_factory=list, max_length=20)
+    webhook_format: Literal["json", "slack"] = "json"
 
 
 class ScheduleOut(BaseModel):

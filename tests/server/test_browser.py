@@ -98,6 +98,26 @@ def test_the_models_page_follows_runs_without_reload(page: Any, stores: Any, wor
     page.locator("main", has_text="live-registered").wait_for()
 
 
+def test_a_schedule_is_added_from_the_schedules_page(page: Any, guarded: httpx.Client, shots: Path) -> None:
+    from loopline.server import showcase
+
+    page.goto("/schedules")
+    form = page.locator("#schedule-form")
+    if not form.is_visible():
+        page.get_by_text("Add a schedule").click()
+    form.get_by_label("Name").fill("browser-nightly")
+    form.get_by_label("Pipeline").fill(f"{showcase.__file__}:training_pipeline")
+    form.get_by_label("Parameters").fill("--rows 50")
+    form.get_by_label("cron expression").fill("0 3 * * mon-fri")
+    form.get_by_label("time zone").fill("America/New_York")
+    page.screenshot(path=shots / "schedule-form.png")
+    form.get_by_role("button", name="Add schedule").click()
+    row = page.locator('tr[data-schedule="browser-nightly"]')
+    row.wait_for()
+    assert "cron 0 3 * * mon-fri (America/New_York)" in row.inner_text()
+    assert guarded.post("/api/v1/schedules/browser-nightly/remove").status_code == 200
+
+
 def test_logs_stream_live_then_cancel_then_rerun(
     page: Any, start_slow: Any, http: httpx.Client, guarded: httpx.Client, shots: Path
 ) -> None:

@@ -133,6 +133,36 @@ def test_schedules_pause_resume_and_remove(
     assert "doomed" not in {s["name"] for s in guarded.get("/api/v1/schedules").json()}
 
 
+def test_a_schedule_is_added_through_the_api_after_its_target_is_checked_elsewhere(
+    guarded: httpx.Client, registry: Registry
+) -> None:
+    target = f"{showcase.__file__}:training_pipeline"
+    body = {"name": "api-nightly", "target": target, "params": ["--rows", "50"], "cron": "30 1 * * *"}
+    added = guarded.post("/api/v1/schedules", json={**body, "timezone": "Europe/Paris"})
+    assert added.status_code == 201, added.text
+    assert added.json()["trigger"] == "cron 30 1 * * * (Europe/Paris)"
+    assert added.json()["next"].endswith(("CET", "CEST"))
+    again = guarded.post("/api/v1/schedules", json=body)
+    assert again.status_code == 400 and "already" in again.json()["detail"]
+    on_growth = {"name": "api-growth", "target": target, "dataset": "digits-train", "min_new": 10}
+    assert (
+        guarded.post("/api/v1/schedules", json=on_growth).json()["trigger"]
+        == "dataset digits-train +10 examples"
+    )
+    for problem, fix in [
+        ({"params": ["--nope", "1"]}, "no parameter --nope"),
+        ({"target": "/no/such/pipeline.py"}, "no such file"),
+        ({"cron": "0 25 * * *"}, "hour field '25'"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"dataset": "digits-train"}, "either cron or dataset"),
+        ({"webhooks": ["ftp://x"]}, "must start with http"),
+    ]:
+        refused = guarded.post("/api/v1/schedules", json={**body, "name": "refused", **problem})
+        assert refused.status_code == 400 and fix in refused.json()["detail"], (problem, refused.text)
+    for name in ("api-nightly", "api-growth"):
+        assert guarded.post(f"/api/v1/schedules/{name}/remove").status_code == 200
+
+
 def test_the_schedules_page_shows_next_slot_and_last_runs(http: httpx.Client, registry: Registry) -> None:
     page = http.get("/schedules").text
     row = page[page.index('data-schedule="nightly-digits"') :]

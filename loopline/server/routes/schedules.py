@@ -1,14 +1,24 @@
-"""`/api/v1/schedules`: list schedules; pause, resume, remove (state-changing: token-guarded)."""
+"""`/api/v1/schedules`: list and add schedules; pause, resume, remove (state-changing: token-guarded).
+
+Adding one checks its target in a fresh interpreter (`check_target_elsewhere`): the server never
+imports user code into its own process.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from loopline.cl import schedules
+from loopline.cl.notify import check_webhook
+from loopline.cl.records import Trigger
+from loopline.cl.store import CLStore
 from loopline.core.records import utcnow
-from loopline.server.schemas import DoneOut, ErrorOut, ScheduleOut
+from loopline.engine.launch import current_user
+from loopline.errors import UsageError
+from loopline.server.schemas import DoneOut, ErrorOut, ScheduleIn, ScheduleOut
 from loopline.server.state import ServerState, server_state
 
 router = APIRouter(
@@ -29,6 +39,42 @@ def _out(state: ServerState, name: str) -> ScheduleOut:
 @router.get("", response_model=list[ScheduleOut], summary="Every schedule, its next slot and last runs")
 def list_schedules(state: State) -> list[ScheduleOut]:
     return [_out(state, s.name) for s in state.workspace.store.list_schedules()]
+
+
+@router.post(
+    "",
+    response_model=ScheduleOut,
+    status_code=201,
+    summary="Add a schedule: a pipeline file on the server's machine, on a cron or when a dataset grows",
+)
+async def add(body: ScheduleIn, state: State) -> ScheduleOut:
+    store = state.workspace.store
+    trigger = _trigger(store, body)
+    webhooks = [check_webhook(url, body.webhook_format) for url in body.webhooks]
+    await asyncio.to_thread(
+        schedules.add_schedule,
+        store,
+        body.name,
+        body.target,
+        body.params,
+        trigger,
+        now=utcnow(),
+        created_by=current_user(),
+        webhooks=webhooks,
+        check=schedules.check_target_elsewhere,
+    )
+    return _out(state, body.name)
+
+
+def _trigger(store: CLStore, body: ScheduleIn) -> Trigger:
+    if (body.cron is None) == (body.dataset is None):
+        raise UsageError("give either cron or dataset (with min_new)")
+    if body.cron is not None:
+        return schedules.cron_trigger(body.cron, body.timezone)
+    assert body.dataset is not None
+    if body.min_new is None:
+        raise UsageError("a dataset trigger needs min_new (how many new examples start a run)")
+    return schedules.dataset_trigger(store, body.dataset, body.min_new)
 
 
 @router.post(

@@ -725,6 +725,50 @@
     focus();
   }
 
+  // -- schedules page: the form that adds one ------------------------------------------------------
+
+  // "--name 'a b' --n 3" -> ["--name", "a b", "--n", "3"] (quotes group words, as in a shell)
+  function shellWords(text) {
+    return (text.match(/"[^"]*"|'[^']*'|\S+/g) || []).map((word) => word.replace(/^(["'])(.*)\1$/, "$2"));
+  }
+
+  // Delegated from the document: the page may have been read again since it loaded.
+  document.addEventListener("submit", (event) => {
+    if (event.target.id !== "schedule-form") return;
+    event.preventDefault();
+    addSchedule(event.target);
+  });
+
+  async function addSchedule(form) {
+    const fields = new FormData(form);
+    const text = (name) => String(fields.get(name) || "").trim();
+    const body = {
+      name: text("name"),
+      target: text("target"),
+      params: shellWords(text("params")),
+      webhooks: text("webhook") ? [text("webhook")] : [],
+      webhook_format: text("webhook_format") || "json",
+    };
+    if (fields.get("kind") === "dataset") {
+      body.dataset = text("dataset");
+      body.min_new = /^\d+$/.test(text("min_new")) ? Number(text("min_new")) : null;
+    } else {
+      body.cron = text("cron");
+      body.timezone = text("timezone") || "UTC";
+    }
+    const button = $("button[type=submit]", form);
+    button.disabled = true;
+    try {
+      await api("POST", "/api/v1/schedules", body);
+      sessionStorage.setItem("loopline-toast", `schedule ${body.name} added`);
+      location.reload();
+    } catch (error) {
+      toast(error.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // -- pages that follow pipeline runs ----------------------------------------------------------
 
   // Calls `reload(later)` (at most every `delay` ms) whenever a pipeline run changes state;
@@ -745,11 +789,13 @@
   }
 
   // Record pages (datasets, models, reports, schedules, inferences, queues, loops): their records
-  // change inside pipeline runs, so the page is read again then, unless someone is typing in it.
+  // change inside pipeline runs, so the page is read again then, unless someone is typing in it
+  // or has opened a form there (an open `[data-hold-refresh]`).
   function liveMain(main) {
     onPipelineChanges(1000, async (later) => {
       const active = document.activeElement;
-      if (main.contains(active) && active.matches("input, select, textarea")) return later();
+      const typing = main.contains(active) && active.matches("input, select, textarea");
+      if (typing || $("[data-hold-refresh][open]", main)) return later();
       const response = await html(location.pathname + location.search);
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
       if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
