@@ -94,14 +94,6 @@ class CronExpression:
             raise UsageError(f"cron {text!r} never fires (no such date)")
         return expression
 
-    def matches(self, moment: dt.datetime) -> bool:
-        return (
-            moment.minute in self.minutes
-            and moment.hour in self.hours
-            and moment.month in self.months
-            and self._day_matches(moment)
-        )
-
     def _day_matches(self, moment: dt.datetime) -> bool:
         day_ok = moment.day in self.days
         weekday_ok = (moment.isoweekday() % 7) in self.weekdays
