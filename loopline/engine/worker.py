@@ -4,7 +4,7 @@ It receives pickled StepTasks from its runner, reads inputs from the artifact st
 step, writes the output to the store and sends back a StepResult; output and metrics travel
 as messages while the step runs. Between runs a worker can be parked (kept warm for the next
 run of its runner's process); a parked worker whose imported code changed on disk refuses the
-next run and exits. Ctrl-C is the runner's to handle: workers ignore SIGINT and
+next run and exits, and one that no run takes within its idle limit exits by itself. Ctrl-C is the runner's to handle: workers ignore SIGINT and
 are stopped by their runner.
 """
 
@@ -133,23 +133,25 @@ def serve(read_fd: int, write_fd: int) -> None:
     artifacts = None
     code = CodeWatch()
     code.update()
-    parked = False
+    idle_limit: float | None = None  # set while parked: exit when no run takes this worker in time
     while True:
         try:
+            if idle_limit is not None and not inbox.poll(idle_limit):
+                return  # a spare nobody wanted
             message = cloudpickle.loads(inbox.recv_bytes())
         except (EOFError, OSError):
             return  # the runner has gone
         if message is None:
             return
-        if message == ("park",):
-            parked = True
+        if isinstance(message, tuple) and message[0] == "park":
+            idle_limit = message[1]
             channel.send(("parked",))
             continue
         if isinstance(message, tuple) and message[0] == "init":
-            if parked and code.changed():
+            if idle_limit is not None and code.changed():
                 channel.send(("stale",))
                 return
-            parked = False
+            idle_limit = None
             sys.path[:] = message[1]["sys_path"]
             artifacts = open_artifact_store(message[1]["artifacts"])
             channel.send(("ready",))

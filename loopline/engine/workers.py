@@ -9,7 +9,8 @@ Workers outlive their run: when a runner shuts down, its idle workers are parked
 process's spare pool and the next run takes them, already warm (interpreter started, libraries
 imported). A spare is only reused by a run with the same interpreter, working directory and
 environment variables, and a spare whose imported code changed on disk since it ran its last
-step refuses the new run and exits, so a step never runs stale code.
+step refuses the new run and exits, so a step never runs stale code. A spare that no run takes
+within `SPARE_IDLE_S` exits by itself.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class _Worker:
 
 
 HANDSHAKE_TIMEOUT_S = 10.0
+SPARE_IDLE_S = 600.0  # a spare worker nobody took for this long exits (and frees its memory)
 
 
 def _spare_key() -> str:
@@ -294,7 +296,7 @@ class ProcessExecutor:
             self._idle.clear()
         for worker in idle:
             try:
-                worker.send(("park",))
+                worker.send(("park", SPARE_IDLE_S))
             except OSError:
                 pass  # already gone: its reader reports it
         for worker in busy:

@@ -1,5 +1,5 @@
 """Worker processes outlive their run: the next run of the same process starts warm, unless the
-environment or the code it imported changed."""
+environment or the code it imported changed, or the spare waited too long."""
 
 from __future__ import annotations
 
@@ -44,7 +44,13 @@ SCRIPT = """
     os.utime(source, ns=(later, later))
     importlib.reload(stepmod)
     new_code = run()
-    print(json.dumps({"first": first, "second": second, "env": new_environment, "code": new_code}))
+    import loopline.engine.workers, time
+    loopline.engine.workers.SPARE_IDLE_S = 0.1
+    run()  # parked with the short idle limit
+    time.sleep(2.0)
+    after_idle = run()
+    print(json.dumps({"first": first, "second": second, "env": new_environment, "code": new_code,
+                      "idle": after_idle}))
 """
 
 
@@ -59,7 +65,8 @@ def test_a_later_run_reuses_warm_workers_but_never_stale_ones(tmp_path: Path, ho
     assert done.returncode == 0, done.stderr
     pids = json.loads(done.stdout.strip().splitlines()[-1])
     worker_pids = {pid for pid, _ in pids.values()}
-    assert len(worker_pids) == 3, pids  # the second run reused the first run's worker
+    assert len(worker_pids) == 4, pids  # the second run reused the first run's worker
     assert pids["second"] == pids["first"] == [pids["first"][0], 1]
     assert pids["env"][0] != pids["second"][0]  # another environment: a fresh worker
     assert pids["code"][0] != pids["env"][0] and pids["code"][1] == 2  # edited code: a fresh one
+    assert pids["idle"][0] != pids["code"][0]  # a spare left idle past its limit exited
