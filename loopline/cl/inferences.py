@@ -43,7 +43,7 @@ from loopline.cl.ingest import RecordProblem, feedback_record
 from loopline.cl.loop_errors import InvalidRecordError
 from loopline.cl.loop_records import Feedback, FeedbackKind
 from loopline.core.clock import Clock, SystemClock
-from loopline.errors import UsageError
+from loopline.errors import LooplineError, UsageError
 
 if TYPE_CHECKING:
     from loopline.cl.workspace import Workspace
@@ -267,12 +267,18 @@ class InferenceLog:
                     self._oldest is not None
                     and self.clock.monotonic() - self._oldest >= self.flush_interval_s
                 )
-            if not due:
-                continue
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - the records stay buffered; the next pass retries
-                _log.exception("writing logged inferences failed; they stay buffered and are retried")
+            if due:
+                self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        """The background flush: a failure is logged, never raised (records that could not be
+        written stay buffered for the next pass; records the server rejected are named)."""
+        try:
+            self.flush()
+        except LooplineError as error:  # said in words: the server is down, a record was refused
+            _log.warning("logging inferences: %s (%d record(s) buffered)", error, self.pending)
+        except Exception:  # noqa: BLE001 - the records stay buffered; the next pass retries
+            _log.exception("writing logged inferences failed; they stay buffered and are retried")
 
     def close(self) -> None:
         """Stop the background thread and write what is buffered."""

@@ -88,7 +88,7 @@ def test_what_cannot_be_sent_is_refused_at_log_time(server: RunningServer) -> No
     assert log.pending == 0
 
 
-def test_an_unreachable_server_loses_nothing() -> None:
+def test_an_unreachable_server_loses_nothing(caplog: pytest.LogCaptureFixture) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nobody listens here once the probe is closed
@@ -96,6 +96,10 @@ def test_an_unreachable_server_loses_nothing() -> None:
     log.log("digits@production", IMAGE, 3)
     with pytest.raises(ServerUnavailableError, match="cannot reach the Loopline server"):
         log.flush()
+    assert log.pending == 1
+    log._flush_quietly()  # what the background thread does: one line, no traceback
+    (warning,) = caplog.records
+    assert "cannot reach the Loopline server" in warning.getMessage() and warning.exc_info is None
     assert log.pending == 1
 
 
