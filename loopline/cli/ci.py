@@ -15,10 +15,10 @@ from loopline.cl import ci as gate
 from loopline.cl.notify import check_webhook, notify, pipeline_failed, regression_detected
 from loopline.cl.records import Webhook
 from loopline.cl.report import describe, fmt
-from loopline.cli import run as run_module
 from loopline.cli.progress import TerminalProgress
-from loopline.cli.run import RUN_OPTIONS, take_run_options
+from loopline.cli.run import RUN_OPTIONS
 from loopline.engine.launch import git_info
+from loopline.engine.run_options import take_run_options, takes_value
 from loopline.errors import LooplineError, PipelineRunError, UsageError
 from loopline.sdk.future import Future
 from loopline.sdk.targets import Target, parse_params, split_params
@@ -84,10 +84,7 @@ def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
     them, knowing the gate's own options too."""
     i = 0
     while i < len(args) and args[i].startswith("--"):
-        takes_value = (
-            args[i] in _CI_VALUED or args[i] in run_module._VALUED or run_module._ray_address_follows(args, i)
-        )
-        i += 2 if takes_value else 1
+        i += 2 if args[i] in _CI_VALUED or takes_value(args, i) else 1
     if i >= len(args):
         raise UsageError("missing TARGET: loopline ci FILE.py[:FUNC] [--PARAM VALUE ...]")
     return args[:i], args[i], args[i + 1 :]
