@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 import loopline
 from loopline.cli.main import cli
-from loopline.cli.run import _split_target, take_run_options
+from loopline.cli.run import _split_target
+from loopline.engine.run_options import take_run_options
 
 HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello" / "pipeline.py"
 
