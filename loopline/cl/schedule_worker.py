@@ -1,6 +1,7 @@
 """The worker process of one schedule firing: `python -m loopline.cl.schedule_worker NAME KEY`.
 
-It runs the schedule's pipeline with a LocalRunner on the stores of its environment, records
+It runs the schedule's pipeline on the stores of its environment, with a LocalRunner or the
+runner its run options ask for (`--ray`, `--no-cache`, ... among the parameters), records
 the run and the outcome on the slot, indexes the RegressionReports the pipeline produced, and
 notifies the schedule's webhooks of a failure or a regression.
 """
@@ -15,7 +16,7 @@ from loopline.cl.notify import notify, pipeline_failed, regression_detected
 from loopline.cl.reports import record_report
 from loopline.cl.workspace import Workspace
 from loopline.engine.launch import git_info
-from loopline.engine.local import LocalRunner
+from loopline.engine.run_options import take_run_options
 from loopline.errors import LooplineError, PipelineRunError
 from loopline.sdk.future import Future
 from loopline.sdk.targets import Target, parse_params, split_params
@@ -29,14 +30,15 @@ def run_slot(name: str, key: str, settings: Settings) -> int:
     try:
         target = Target.parse(schedule.target)
         function = target.load()
-        future: Future[Any] = function(**parse_params(function, split_params(schedule.params)))
+        options, params = take_run_options(list(schedule.params), set(function.signature.parameters))
+        future: Future[Any] = function(**parse_params(function, split_params(params)))
     except LooplineError as error:
         ws.store.update_slot(name, key, state="failed", detail=f"cannot start: {error}")
         notify(schedule.webhooks, pipeline_failed(schedule.target, "", str(error), schedule=name))
         return 2
-    future.set(name=f"{function.name} ({name})", tags=[f"schedule:{name}"])
+    future.set(name=options.run_name or f"{function.name} ({name})", tags=[*options.tags, f"schedule:{name}"])
     ws.store.update_slot(name, key, state="running", run_id=future.id)
-    runner = LocalRunner(metadata=ws.metadata, artifacts=ws.artifacts)
+    runner = options.runner(metadata=ws.metadata, artifacts=ws.artifacts)
     try:
         runner.run(future)
     except PipelineRunError as error:

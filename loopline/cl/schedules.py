@@ -62,11 +62,15 @@ def dataset_trigger(store: CLStore, dataset: str, min_new: int) -> DatasetTrigge
 
 def check_target(target: str, params: Sequence[str]) -> str:
     """The target as an absolute FILE.py:FUNC after checking that it loads and that `params`
-    fit its signature (so mistakes surface now, not at 2 am)."""
+    (the func's parameters, and run options such as --no-cache or --ray) fit it, so mistakes
+    surface now, not at 2 am."""
+    from loopline.engine.run_options import take_run_options
     from loopline.sdk.targets import Target, parse_params, split_params
 
     parsed = Target.parse(target)
-    parse_params(parsed.load(), split_params(params))
+    function = parsed.load()
+    _, func_params = take_run_options(list(params), set(function.signature.parameters))
+    parse_params(function, split_params(func_params))
     return f"{parsed.file}:{parsed.func_name or 'pipeline'}"
 
 

@@ -27,6 +27,9 @@ Options (between NAME and TARGET):
   --webhook URL                notify on a failure or a regression (repeatable)
   --webhook-format json|slack  the webhooks' payload (default json)
 
+The parameters after TARGET may include run options, applied at each firing: --no-cache,
+--tag TAG, --run-name NAME, --cache-namespace NS, --max-parallelism N, --ray [ADDRESS].
+
 \b
 Slots missed while no scheduler ran are not all replayed: the latest one runs once, and the
 others are recorded as skipped. Slots that pass while a schedule is paused never run.

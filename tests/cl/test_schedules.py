@@ -18,6 +18,7 @@ from loopline import Dataset
 from loopline.cl import schedules
 from loopline.cl.cron import CronExpression
 from loopline.cl.records import Schedule, Webhook
+from loopline.cl.schedule_worker import run_slot
 from loopline.cl.schedules import ProcessLauncher, Scheduler
 from loopline.cl.workspace import Workspace
 from loopline.errors import UsageError
@@ -207,6 +208,18 @@ def test_the_scheduler_runs_due_pipelines_in_worker_processes_once_across_restar
     assert ws.store.list_reports()[0].name == "from the schedule"
     restarted = Scheduler(ws.store, ProcessLauncher(settings), clock=clock)
     assert restarted.tick() == [] and scheduler.tick() == []
+
+
+def test_a_schedule_takes_run_options_among_its_parameters(home: Path, ws: Workspace, target: str) -> None:
+    with pytest.raises(UsageError, match="--max-parallelism needs a whole number"):
+        nightly(ws, target, "--max-parallelism", "many", name="bad-options")
+    params = ("--no-cache", "--tag", "gpu-night", "--run-name", "nightly gate", "--label", "x")
+    nightly(ws, target, *params)
+    key = fire(ws, "nightly", at(hours=2))
+    assert key is not None and run_slot("nightly", key, Settings.for_home(home)) == 0
+    run = loopline.Client(home).run(ws.store.slots("nightly")[0].run_id or "")
+    assert (run.name, run.tags) == ("nightly gate", ("gpu-night", "schedule:nightly"))
+    assert ws.store.list_reports()[0].name == "x"
 
 
 def test_serve_ticks_until_stopped(ws: Workspace, home: Path) -> None:
