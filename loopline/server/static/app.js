@@ -771,13 +771,12 @@
 
   // -- pages that follow pipeline runs ----------------------------------------------------------
 
-  // Calls `reload(later)` (at most every `delay` ms) whenever a pipeline run changes state;
-  // `reload` may call `later()` to try again after another delay.
+  // Calls `reload()` (at most every `delay` ms) whenever a pipeline run changes state.
   function onPipelineChanges(delay, reload) {
     let timer = null;
     const later = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => reload(later), delay);
+      timer = setTimeout(reload, delay);
     };
     listen(`/api/v1/events?since=${since}&roots=true`, { runs: later, resync: later });
   }
@@ -789,13 +788,12 @@
   }
 
   // Record pages (datasets, models, reports, schedules, inferences, queues, loops): their records
-  // change inside pipeline runs, so the page is read again then, unless someone is typing in it
-  // or has opened a form there (an open `[data-hold-refresh]`).
+  // change inside pipeline runs, so the page is read again then, unless someone has started
+  // filling in a field there or opened a form (an open `[data-hold-refresh]`): their work wins.
   function liveMain(main) {
-    onPipelineChanges(1000, async (later) => {
-      const active = document.activeElement;
-      const typing = main.contains(active) && active.matches("input, select, textarea");
-      if (typing || $("[data-hold-refresh][open]", main)) return later();
+    main.addEventListener("input", () => (main.dataset.edited = "1"));
+    onPipelineChanges(1000, async () => {
+      if (main.dataset.edited || $("[data-hold-refresh][open]", main)) return;
       const response = await html(location.pathname + location.search);
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
       if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
