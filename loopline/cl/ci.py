@@ -281,6 +281,8 @@ def _decided_by(result: ScenarioResult) -> str:
     for check in result.checks:
         if check.rule == "mcnemar":
             rules.append(f"McNemar p={check.p_value:.2g}")
+        elif check.rule == "bootstrap":
+            rules.append(f"bootstrap ({check.metric}) p={check.p_value:.2g}")
         elif check.rule == "tolerance":
             rules.append(f"tolerance ({check.metric})")
         elif check.rule == "threshold":

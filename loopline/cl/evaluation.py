@@ -101,6 +101,11 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
     for metric in scenario.relative:
         if base_values is None:
             checks.append(Check("no_regression", metric, None, "skipped", f"{metric}: {ctx.baseline_note}"))
+        elif scenario.rule == "bootstrap":
+            assert base is not None
+            checks.append(
+                _bootstrap(scenario, metric, cand, base, cand_values[metric], base_values[metric], ctx)
+            )
         elif metric == "accuracy" and scenario.rule == "mcnemar":
             checks.append(
                 _mcnemar(
@@ -214,6 +219,77 @@ def _mcnemar(scenario: Scenario, cand: float, base: float, worse: int, better: i
         verdict = "no significant regression"
     return Check(
         "no_regression", "accuracy", not regressed, "mcnemar", f"{summary}: {verdict}", cand, base, None, p
+    )
+
+
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 0  # the same data always gets the same verdict
+
+
+def _bootstrap(
+    scenario: Scenario,
+    metric: str,
+    cand: m.SliceData,
+    base: m.SliceData,
+    cand_value: float,
+    base_value: float,
+    ctx: Context,
+) -> Check:
+    """Paired bootstrap: resample the slice's examples, compare the two models on each resample.
+    p is the share of resamples (plus one) where the candidate is within the tolerance."""
+    import numpy as np
+
+    if math.isnan(cand_value) or math.isnan(base_value):
+        return _tolerance(scenario, metric, cand_value, base_value, ctx)  # says it is undefined
+    sign = 1.0 if m.higher_is_better(metric, ctx.user_metrics) else -1.0
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    n = len(cand.labels)
+    within = counted = 0
+    for _ in range(BOOTSTRAP_SAMPLES):
+        pick = rng.integers(0, n, n)
+        gain = sign * (
+            m.compute(metric, _resampled(cand, pick), ctx.user_metrics)
+            - m.compute(metric, _resampled(base, pick), ctx.user_metrics)
+        )
+        if math.isnan(gain):
+            continue  # e.g. a class absent from this resample
+        counted += 1
+        within += gain >= -(scenario.tolerance + _EPSILON)
+    p = (within + 1) / (counted + 1)
+    significant = p < scenario.alpha
+    regressed = bool(significant and sign * (cand_value - base_value) < -(scenario.tolerance + _EPSILON))
+    change = _points(metric, cand_value - base_value)
+    test = f"p={p:.3g} {'<' if significant else '≥'} alpha={scenario.alpha:g}"
+    summary = (
+        f"{metric} {fmt(cand_value)} vs baseline {fmt(base_value)} ({change}); "
+        f"paired bootstrap over {counted} resamples: {test}"
+    )
+    if regressed:
+        verdict = "significantly worse: regression"
+    elif significant:
+        verdict = "significant, but within the tolerance"
+    else:
+        verdict = f"no significant regression beyond the tolerance of {scenario.tolerance:g}"
+    return Check(
+        "no_regression",
+        metric,
+        not regressed,
+        "bootstrap",
+        f"{summary}: {verdict}",
+        cand_value,
+        base_value,
+        scenario.tolerance,
+        p,
+    )
+
+
+def _resampled(data: m.SliceData, pick: NDArray[np.intp]) -> m.SliceData:
+    return dataclasses.replace(
+        data,
+        labels=data.labels[pick],
+        predictions=data.predictions[pick],
+        scores=None if data.scores is None else data.scores[pick],
+        correct=None if data.correct is None else data.correct[pick],
     )
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from loopline.cl.workspace import Workspace
 
 CheckKind = Literal["at_least", "at_most", "no_regression", "all_correct"]
-Rule = Literal["threshold", "tolerance", "mcnemar", "all_correct", "skipped"]
+Rule = Literal["threshold", "tolerance", "mcnemar", "bootstrap", "all_correct", "skipped"]
 
 
 @dataclasses.dataclass(frozen=True)

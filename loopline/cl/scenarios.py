@@ -12,7 +12,10 @@ Criteria: `at_least` / `at_most` thresholds on metrics; `no_regression` against 
 - "mcnemar" (default): accuracy regresses only when McNemar's exact test on the examples that
   flipped says the candidate is worse with significance `alpha` (and the drop exceeds
   `tolerance`); other metrics have no paired test and use the tolerance;
-- "tolerance": a metric regresses when it moves the wrong way by more than `tolerance`.
+- "tolerance": a metric regresses when it moves the wrong way by more than `tolerance`;
+- "bootstrap": any metric (F1, AUROC, MAE, your own...) regresses only when a paired bootstrap
+  of the slice's examples (1,000 resamples, fixed seed) says the candidate is worse than the
+  baseline by more than `tolerance` with significance `alpha`.
 `all_correct=True` makes every example of the slice a must-pass example. A scenario with
 `must_pass=False` is reported but does not block.
 """
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
     from loopline.cl.datasets import Dataset
 
-RULES = ("mcnemar", "tolerance")
+RULES = ("mcnemar", "tolerance", "bootstrap")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Scenario:
     at_most: Mapping[str, float] = dataclasses.field(default_factory=dict)
     no_regression: str | Sequence[str] = ("accuracy",)
     tolerance: float = 0.0
-    rule: Literal["mcnemar", "tolerance"] = "mcnemar"
+    rule: Literal["mcnemar", "tolerance", "bootstrap"] = "mcnemar"
     alpha: float = 0.05
     all_correct: bool = False
     must_pass: bool = True

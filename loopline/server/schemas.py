@@ -428,7 +428,7 @@ class CheckOut(BaseModel):
     kind: str
     metric: str
     passed: bool | None = Field(description="null when skipped (no baseline)")
-    rule: str = Field(description="threshold, tolerance, mcnemar, all_correct or skipped")
+    rule: str = Field(description="threshold, tolerance, mcnemar, bootstrap, all_correct or skipped")
     reason: str
     candidate: float | None
     baseline: float | None

@@ -220,6 +220,30 @@ def test_regression_metrics_decide_by_tolerance_in_the_right_direction() -> None
     assert close.scenario("all").wrong_to_right_count == 100
 
 
+def test_a_paired_bootstrap_decides_any_metric_against_noise() -> None:
+    data = golden(400)  # 100 examples per label
+    one_wobble = wrong_at(data, ["g3"])  # recall[3] drops 1 point: noise
+    real_drop = wrong_at(data, [f"g{i}" for i in range(3, 400, 4)][:30])  # recall[3] drops 30 points
+    scenario = Scenario("label 3", labels=[3], no_regression="recall[3]", rule="bootstrap")
+    wobble = regression_test(one_wobble, data, [scenario], data.labels)
+    assert wobble.passed and "no significant regression" in wobble.scenario("label 3").reason
+    drop = regression_test(real_drop, data, [scenario], data.labels).scenario("label 3")
+    (check,) = drop.checks
+    assert not drop.passed and check.rule == "bootstrap" and check.p_value < 0.01  # type: ignore[operator]
+    assert "paired bootstrap over 1000 resamples" in check.reason
+    again = regression_test(real_drop, data, [scenario], data.labels).scenario("label 3").checks[0]
+    assert again.p_value == check.p_value  # a fixed seed: the same data, the same verdict
+
+
+def test_a_paired_bootstrap_knows_lower_is_better() -> None:
+    targets = np.linspace(0, 10, 200)
+    data = Dataset("houses", targets.reshape(-1, 1), targets, ids=[f"h{i}" for i in range(200)])
+    good, bad = targets + 0.1, targets + 1.0
+    scenario = Scenario("all", no_regression="mae", rule="bootstrap")
+    assert not regression_test(bad, data, [scenario], baseline=good).passed
+    assert regression_test(good, data, [scenario], baseline=bad).passed
+
+
 def test_continuous_labels_need_a_definition_of_correct() -> None:
     data = Dataset("houses", np.zeros((3, 1)), [0.5, 1.5, 2.5], ids=["a", "b", "c"])
     with pytest.raises(UsageError, match="correct="):
