@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 import loopline
+from loopline.cl.inferences import InferenceLog
 from tests.server import pipelines
 from tests.server.conftest import Seeded, eventually
 
@@ -96,6 +97,21 @@ def test_the_models_page_follows_runs_without_reload(page: Any, stores: Any, wor
     metadata, artifacts = stores  # a run changes state: the page reads its records again
     loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(pipelines.heartbeat())
     page.locator("main", has_text="live-registered").wait_for()
+
+
+def test_a_record_page_keeps_what_someone_started_typing(
+    page: Any, stores: Any, workspace: Any, loop: Any
+) -> None:
+    page.goto("/inferences")
+    field = page.get_by_label("minimum confidence")
+    field.fill("0.25")
+    page.locator("main h1").click()  # the field loses focus; only the edit protects it now
+    with InferenceLog(workspace, background=False) as log:  # the page's records change...
+        log.log("digits@production", [0.0] * 64, 3, display="image 8x8")
+    metadata, artifacts = stores  # ...and a run says so
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(pipelines.heartbeat())
+    page.wait_for_timeout(3000)  # a re-read would come 1 s after the run's events
+    assert field.input_value() == "0.25"
 
 
 def test_a_schedule_is_added_from_the_schedules_page(page: Any, guarded: httpx.Client, shots: Path) -> None:
