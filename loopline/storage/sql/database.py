@@ -50,7 +50,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: big stores stay fast
+    cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB of pages per connection
     cursor.close()
 
 
