@@ -45,6 +45,7 @@ class _Worker:
     killed: bool = False
     send_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     released: threading.Event = dataclasses.field(default_factory=threading.Event)  # parked or gone
+    spare_key: str = ""  # the interpreter, directory and environment it was started with
 
     def send(self, message: Any) -> None:
         with self.send_lock:
@@ -86,7 +87,7 @@ class _SparePool:
     def put(self, worker: _Worker) -> None:
         with self._lock:
             self._forget_if_forked()
-            self._workers.append((_spare_key(), worker))
+            self._workers.append((worker.spare_key, worker))
             surplus = self._workers[: max(0, len(self._workers) - (os.cpu_count() or 1))]
             del self._workers[: len(surplus)]
         for _, old in surplus:
@@ -189,6 +190,7 @@ class ProcessExecutor:
         return worker
 
     def _spawn(self, *, one_shot: bool, env: dict[str, str] | None = None) -> _Worker:
+        key = _spare_key()  # before the start: what the worker inherits
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         process = subprocess.Popen(
@@ -204,6 +206,7 @@ class ProcessExecutor:
             Connection(to_child_w, readable=False),
             Connection(from_child_r, writable=False),
             one_shot,
+            spare_key=key,
         )
         worker.send(_init_message(self.artifacts.url))
         self._listen_to(worker)
@@ -295,6 +298,7 @@ class ProcessExecutor:
             busy = list(self._busy.values())
             self._idle.clear()
         for worker in idle:
+            worker.released.clear()  # set again once parked (or gone)
             try:
                 worker.send(("park", SPARE_IDLE_S))
             except OSError:
