@@ -13,9 +13,9 @@ Sematic pipelines port with `import loopline as sematic`.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from loopline import inferences, labeling, miners, models
 from loopline._version import __version__
 from loopline.cl.datasets import Dataset
 from loopline.cl.regression import regression_test
@@ -42,6 +42,9 @@ from loopline.sdk.context import Context, context, log_metric
 from loopline.sdk.function import Function, func
 from loopline.sdk.future import Future
 from loopline.sdk.resources import KubernetesResourceRequirements, ResourceRequirements, RetrySettings
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports them
+    from loopline import inferences, labeling, miners, models
 
 __all__ = [
     "ArgumentTypeError",
@@ -81,10 +84,16 @@ __all__ = [
 ]
 
 
+_SUBMODULES = ("inferences", "labeling", "miners", "models")
+
+
 def __getattr__(name: str) -> Any:
-    # Optional integrations load on first use, so `import loopline` stays light.
+    # Optional integrations and the continuous-learning modules load on first use, so
+    # `import loopline` (in every worker process too) stays light.
     if name == "RayRunner":
         from loopline.engine.ray import RayRunner
 
         return RayRunner
+    if name in _SUBMODULES:
+        return importlib.import_module(f"loopline.{name}")
     raise AttributeError(f"module 'loopline' has no attribute {name!r}")

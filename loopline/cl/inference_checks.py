@@ -48,6 +48,13 @@ def request_id(value: Any) -> str:
     return value
 
 
+def not_a_model_reference(value: Any) -> InvalidRecordError:
+    return InvalidRecordError(
+        f"model must be a registered model reference such as 'digits@production' or 'digits@3' "
+        f"(or a ModelVersion), got {value!r}"
+    )
+
+
 def json_value(value: Any, field: str) -> Any:
     """A JSON scalar or list of them (numpy scalars and arrays become Python values)."""
     if type(value) in _SCALARS:

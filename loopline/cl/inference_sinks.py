@@ -17,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -159,6 +157,9 @@ class ServerSink:
         return item
 
     def _post(self, path: str, records: list[dict[str, Any]]) -> Mapping[str, Any]:
+        import urllib.error  # here, not at import: `import loopline` stays light
+        import urllib.request
+
         body = json.dumps({"records": records}, allow_nan=False).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
@@ -185,12 +186,9 @@ class ServerSink:
 
 def _model_reference(model: Any) -> str:
     if isinstance(model, ModelVersion):
-        return f"{model.name}@{model.version}"
+        return model.ref
     if not isinstance(model, str) or "@" not in model:
-        raise InvalidRecordError(
-            f"model must be a registered model reference such as 'digits@production' or 'digits@3' "
-            f"(or a ModelVersion), got {model!r}"
-        )
+        raise check.not_a_model_reference(model)
     return model
 
 
@@ -214,7 +212,8 @@ def _problems(answer: Mapping[str, Any]) -> list[RecordProblem]:
     return [RecordProblem(p["index"], p.get("request_id"), p["error"]) for p in answer.get("rejected", [])]
 
 
-def _detail(error: urllib.error.HTTPError) -> str:
+def _detail(error: Any) -> str:
+    """The server's `detail` of an HTTPError, else its reason."""
     try:
         return str(json.load(error).get("detail", error.reason))
     except (ValueError, AttributeError, OSError):

@@ -97,10 +97,7 @@ class ModelResolver:
         if isinstance(model, ModelVersion):
             return model.name, model.version, None
         if not isinstance(model, str):
-            raise InvalidRecordError(
-                f"model must be a registered model reference such as 'digits@production' or "
-                f"'digits@3' (or a ModelVersion), got {model!r}"
-            )
+            raise check.not_a_model_reference(model)
         key = model if version is None else f"{model}@{version}"
         hit = self._cache.get(key)
         moment = self.now()
