@@ -335,16 +335,17 @@ def report_page(request: Request, report_id: str, state: State) -> HTMLResponse:
         flips=flips,
         metric_names=metric_names,
         shown_limit=FLIPS_SHOWN,
-        golden_link=_dataset_link(report.golden),
+        golden_link=dataset_link(report.golden),
         run_known=_known_runs(state, [entry.run_id]),
     )
 
 
-def _dataset_link(ref: str | None) -> str | None:
+def dataset_link(ref: str | None) -> str | None:
+    """The page of a dataset version "name@N" (None for anything else)."""
     if not ref or "@" not in ref:
         return None
     name, _, version = ref.partition("@")
-    return f"/datasets/{name}/{version}" if version.isdigit() else None
+    return f"/datasets/{quote(name)}/{version}" if version.isdigit() else None
 
 
 # -- schedules ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -17,6 +17,7 @@ from loopline.cl.loop_records import Feedback, InferenceQuery, InferenceRecord, 
 from loopline.engine.launch import current_user
 from loopline.server import exhibits
 from loopline.server.charts import bar_chart, rounds_chart, scores_chart
+from loopline.server.routes.cl_pages import dataset_link
 from loopline.server.routes.ingest import inference_query
 from loopline.server.routes.pages import render
 from loopline.server.state import ServerState, server_state
@@ -318,7 +319,7 @@ def loop_page(request: Request, name: str, state: State) -> HTMLResponse:
     for r in rounds:
         size = _dataset_size(state, r.dataset_after or r.dataset_before)
         if size is not None:
-            sizes.append((f"r{r.round}", float(size), _dataset_href(r.dataset_after or r.dataset_before)))
+            sizes.append((f"r{r.round}", float(size), dataset_link(r.dataset_after or r.dataset_before)))
     return render(
         request,
         "loop.html",
@@ -343,10 +344,3 @@ def _dataset_size(state: ServerState, ref: str | None) -> int | None:
         return state.workspace.store.get_dataset_version(name, version).size
     except (DatasetNotFoundError, ValueError):
         return None
-
-
-def _dataset_href(ref: str | None) -> str | None:
-    if not ref or "@" not in ref:
-        return None
-    name, _, version = ref.partition("@")
-    return f"/datasets/{quote(name)}/{version}"
