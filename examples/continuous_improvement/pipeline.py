@@ -39,24 +39,14 @@ SCENARIOS = (
 def setup(trainer: str = "sklearn") -> None:
     """The datasets and the first production model, the first time only."""
     split = data.split()
-    if not Dataset.versions(GOLDEN):
-        golden = split.golden
-        Dataset(
-            GOLDEN,
-            split.features[golden],
-            split.labels[golden],
-            ids=data.example_ids(golden),
-            display="image 8x8",
-        ).save("load_digits, stratified 25%: the regression gate's pinned test set")
-    if not Dataset.versions(TRAIN):
-        train = split.training
-        Dataset(
-            TRAIN,
-            split.features[train],
-            split.labels[train],
-            ids=data.example_ids(train),
-            display="image 8x8",
-        ).save(f"load_digits, keeping {data.KEEP_RARE:.0%} of the digits 7, 8 and 9")
+
+    def save_once(name: str, rows: np.ndarray, message: str) -> None:
+        if not Dataset.versions(name):
+            features, labels = split.features[rows], split.labels[rows]
+            Dataset(name, features, labels, ids=data.example_ids(rows), display="image 8x8").save(message)
+
+    save_once(GOLDEN, split.golden, "load_digits, stratified 25%: the regression gate's pinned test set")
+    save_once(TRAIN, split.training, f"load_digits, keeping {data.KEEP_RARE:.0%} of the digits 7, 8 and 9")
     if "production" not in models.aliases(MODEL):
         train_v1 = Dataset.load(f"{TRAIN}@1")
         first = models.register(
