@@ -34,9 +34,11 @@ from loopline.cl.loop_store import (
     round_missing_message,
     task_missing_message,
 )
+from loopline.cl.revisions import RecordKind
+from loopline.cl.sql_revisions import read_revisions, writing
 from loopline.errors import UsageError
 from loopline.storage.sql import loop_tables as t
-from loopline.storage.sql.database import create_sql_engine, upgrade, write_transaction
+from loopline.storage.sql.database import create_sql_engine, upgrade
 
 _CHUNK = 900  # ids per IN (...) list, under SQLite's limit on bound parameters
 _ATTEMPTS = 5
@@ -60,7 +62,7 @@ class SqlLoopStore:
         i = t.inferences
         stmt = self._insert(i).on_conflict_do_nothing(index_elements=["request_id"]).returning(i.c.request_id)
         rows = [_inference_row(r) for r in records]
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.INFERENCES) as conn:
             added = set(conn.execute(stmt, rows).scalars())
         return [r.request_id for r in records if r.request_id in added]
 
@@ -137,7 +139,7 @@ class SqlLoopStore:
             raise InferenceNotFoundError(inference_missing_message(sorted(missing)[0]))
         f = t.inference_feedback
         saved = []
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.INFERENCES) as conn:
             for item in items:
                 values = {k: v for k, v in dataclasses.asdict(item).items() if k != "id"}
                 inserted = conn.execute(f.insert().values(**values)).inserted_primary_key
@@ -180,7 +182,7 @@ class SqlLoopStore:
         lt = t.labeling_tasks
         stmt = self._insert(lt).on_conflict_do_nothing(index_elements=["queue", "key"]).returning(lt.c.id)
         added = []
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.LABELING) as conn:
             for task in tasks:
                 values = {k: v for k, v in dataclasses.asdict(task).items() if k != "id"}
                 task_id = conn.execute(stmt, values).scalar()
@@ -247,7 +249,7 @@ class SqlLoopStore:
         pick = sa.select(lt.c.id).where(lt.c.queue == queue, free).order_by(*self._queue_order()).limit(limit)
         if self._dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.LABELING) as conn:
             ids = list(conn.execute(pick).scalars())
             if not ids:
                 return []
@@ -271,7 +273,7 @@ class SqlLoopStore:
         where: list[Any] = [lt.c.id.in_(list(task_ids)), lt.c.state.in_(list(from_states))]
         if holder is not None:
             where.append(lt.c.claimed_by == holder)
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.LABELING) as conn:
             ids = list(conn.execute(sa.select(lt.c.id).where(*where).with_for_update()).scalars())
             if not ids:
                 return []
@@ -285,7 +287,7 @@ class SqlLoopStore:
         r = t.loop_rounds
         for tries in range(_ATTEMPTS):
             try:
-                with write_transaction(self.engine) as conn:
+                with writing(self.engine, RecordKind.LOOPS) as conn:
                     latest = conn.execute(
                         sa.select(sa.func.max(r.c.round)).where(r.c.loop == loop_round.loop)
                     )
@@ -300,7 +302,7 @@ class SqlLoopStore:
     def update_round(self, loop_round: LoopRound) -> None:
         r = t.loop_rounds
         where = sa.and_(r.c.loop == loop_round.loop, r.c.round == loop_round.round)
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.LOOPS) as conn:
             done = conn.execute(r.update().where(where).values(**_round_row(loop_round)))
         if done.rowcount == 0:
             raise UsageError(round_missing_message(loop_round))
@@ -322,7 +324,10 @@ class SqlLoopStore:
         with self.engine.connect() as conn:
             return [LoopRound(**row) for row in conn.execute(stmt).mappings()]
 
-    # -- garbage collection ------------------------------------------------------------------
+    # -- revisions and garbage collection -----------------------------------------------------
+
+    def revisions(self) -> dict[str, int]:
+        return read_revisions(self.engine)
 
     def referenced_artifact_ids(self) -> set[str]:
         queries = [

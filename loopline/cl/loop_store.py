@@ -25,6 +25,7 @@ from loopline.cl.loop_records import (
     LoopRound,
     TaskState,
 )
+from loopline.cl.revisions import RecordKind, RevisionCounter
 from loopline.errors import UsageError
 
 TASK_FIELDS = frozenset(f.name for f in dataclasses.fields(LabelingTask)) - {"id", "queue", "key"}
@@ -123,6 +124,11 @@ class LoopStore(Protocol):
     def loops(self) -> list[LoopRound]:
         """The latest round of every loop, by loop name."""
 
+    # -- revisions --------------------------------------------------------------------------
+
+    def revisions(self) -> dict[str, int]:
+        """Kind of record -> a counter that each write of that kind bumps (cl/revisions.py)."""
+
     # -- garbage collection ------------------------------------------------------------------
 
     def referenced_artifact_ids(self) -> set[str]:
@@ -182,11 +188,13 @@ class MemoryLoopStore:
         self._tasks: dict[int, LabelingTask] = {}
         self._task_keys: dict[tuple[str, str], int] = {}
         self._rounds: dict[str, list[LoopRound]] = {}
+        self._revisions = RevisionCounter()
 
     # -- inferences and feedback -------------------------------------------------------------
 
     def add_inferences(self, records: Sequence[InferenceRecord]) -> list[str]:
         with self._lock:
+            self._revisions.bump(RecordKind.INFERENCES)
             added = []
             for record in records:
                 if record.request_id not in self._inferences:
@@ -225,6 +233,7 @@ class MemoryLoopStore:
 
     def add_feedback(self, items: Sequence[Feedback]) -> list[Feedback]:
         with self._lock:
+            self._revisions.bump(RecordKind.INFERENCES)
             saved = []
             for item in items:
                 self.get_inference(item.request_id)
@@ -252,6 +261,7 @@ class MemoryLoopStore:
 
     def add_tasks(self, tasks: Sequence[LabelingTask]) -> list[LabelingTask]:
         with self._lock:
+            self._revisions.bump(RecordKind.LABELING)
             added = []
             for task in tasks:
                 if (task.queue, task.key) in self._task_keys:
@@ -303,6 +313,7 @@ class MemoryLoopStore:
         self, queue: str, labeler: str, *, limit: int, now: dt.datetime, lease_until: dt.datetime
     ) -> list[LabelingTask]:
         with self._lock:
+            self._revisions.bump(RecordKind.LABELING)
             free = sorted(
                 (t for t in self._tasks.values() if t.queue == queue and claimable(t, now)), key=queue_order
             )
@@ -325,6 +336,7 @@ class MemoryLoopStore:
     ) -> list[LabelingTask]:
         check_task_changes(changes)
         with self._lock:
+            self._revisions.bump(RecordKind.LABELING)
             changed = []
             for task_id in task_ids:
                 task = self._tasks.get(task_id)
@@ -340,6 +352,7 @@ class MemoryLoopStore:
 
     def add_round(self, loop_round: LoopRound) -> LoopRound:
         with self._lock:
+            self._revisions.bump(RecordKind.LOOPS)
             rounds = self._rounds.setdefault(loop_round.loop, [])
             saved = dataclasses.replace(loop_round, round=len(rounds) + 1)
             rounds.append(saved)
@@ -347,6 +360,7 @@ class MemoryLoopStore:
 
     def update_round(self, loop_round: LoopRound) -> None:
         with self._lock:
+            self._revisions.bump(RecordKind.LOOPS)
             rounds = self._rounds.get(loop_round.loop, [])
             if not 1 <= loop_round.round <= len(rounds):
                 raise UsageError(round_missing_message(loop_round))
@@ -359,6 +373,12 @@ class MemoryLoopStore:
     def loops(self) -> list[LoopRound]:
         with self._lock:
             return [self._rounds[name][-1] for name in sorted(self._rounds) if self._rounds[name]]
+
+    # -- revisions --------------------------------------------------------------------------
+
+    def revisions(self) -> dict[str, int]:
+        with self._lock:
+            return self._revisions.snapshot()
 
     # -- garbage collection ------------------------------------------------------------------
 

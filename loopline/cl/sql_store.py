@@ -34,6 +34,8 @@ from loopline.cl.records import (
     Trigger,
     Webhook,
 )
+from loopline.cl.revisions import RecordKind
+from loopline.cl.sql_revisions import read_revisions, writing
 from loopline.cl.store import (
     alias_moved_message,
     dataset_moved_message,
@@ -44,7 +46,7 @@ from loopline.cl.store import (
 )
 from loopline.errors import UsageError
 from loopline.storage.sql import cl_tables as t
-from loopline.storage.sql.database import create_sql_engine, upgrade, write_transaction
+from loopline.storage.sql.database import create_sql_engine, upgrade
 
 R = TypeVar("R")
 _ATTEMPTS = 5
@@ -60,7 +62,9 @@ class SqlCLStore:
     def _insert(self, table: sa.Table) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
-    def _numbered(self, table: sa.Table, row: dict[str, Any], expected_latest: int | None = None) -> int:
+    def _numbered(
+        self, table: sa.Table, kind: RecordKind, row: dict[str, Any], expected_latest: int | None = None
+    ) -> int:
         """Insert `row` as the next version of its name; retried when a concurrent writer took
         the same number (PostgreSQL; SQLite's write lock already serializes writers)."""
 
@@ -73,12 +77,12 @@ class SqlCLStore:
             conn.execute(table.insert().values(**{**row, "version": number}))
             return number
 
-        return self._retrying(attempt)
+        return self._retrying(attempt, kind)
 
-    def _retrying(self, attempt: Callable[[sa.Connection], R]) -> R:
+    def _retrying(self, attempt: Callable[[sa.Connection], R], kind: RecordKind) -> R:
         for tries in range(_ATTEMPTS):
             try:
-                with write_transaction(self.engine) as conn:
+                with writing(self.engine, kind) as conn:
                     return attempt(conn)
             except sa.exc.IntegrityError:
                 if tries == _ATTEMPTS - 1:
@@ -91,7 +95,7 @@ class SqlCLStore:
         self, version: DatasetVersion, *, expected_latest: int | None = None
     ) -> DatasetVersion:
         row = dataclasses.asdict(version)
-        number = self._numbered(t.dataset_versions, row, expected_latest)
+        number = self._numbered(t.dataset_versions, RecordKind.DATASETS, row, expected_latest)
         return dataclasses.replace(version, version=number)
 
     def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
@@ -147,7 +151,7 @@ class SqlCLStore:
 
     def add_model_version(self, version: ModelVersion) -> ModelVersion:
         row = {**dataclasses.asdict(version), "metrics": dict(version.metrics)}
-        number = self._numbered(t.model_versions, row)
+        number = self._numbered(t.model_versions, RecordKind.MODELS, row)
         return dataclasses.replace(version, version=number)
 
     def get_model_version(self, name: str, version: int | None = None) -> ModelVersion:
@@ -170,7 +174,7 @@ class SqlCLStore:
         a = t.model_aliases
         where = sa.and_(a.c.model == move.model, a.c.alias == move.alias)
         try:
-            with write_transaction(self.engine) as conn:
+            with writing(self.engine, RecordKind.MODELS) as conn:
                 current = conn.execute(sa.select(a.c.version).where(where).with_for_update()).scalar()
                 if current != move.previous:
                     raise AliasMovedError(alias_moved_message(move, current))
@@ -202,7 +206,7 @@ class SqlCLStore:
     # -- regression reports ------------------------------------------------------------------
 
     def save_report(self, entry: ReportEntry) -> None:
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.REPORTS) as conn:
             conn.execute(
                 self._insert(t.regression_reports).on_conflict_do_nothing(index_elements=["id"]),
                 dataclasses.asdict(entry),
@@ -228,7 +232,7 @@ class SqlCLStore:
 
     def add_schedule(self, schedule: Schedule) -> None:
         try:
-            with write_transaction(self.engine) as conn:
+            with writing(self.engine, RecordKind.SCHEDULES) as conn:
                 conn.execute(t.schedules.insert().values(**_schedule_row(schedule)))
         except sa.exc.IntegrityError:
             raise UsageError(schedule_exists_message(schedule.name)) from None
@@ -250,13 +254,13 @@ class SqlCLStore:
 
     def update_schedule(self, schedule: Schedule) -> None:
         s = t.schedules
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.SCHEDULES) as conn:
             done = conn.execute(s.update().where(s.c.name == schedule.name).values(**_schedule_row(schedule)))
         if done.rowcount == 0:
             raise ScheduleNotFoundError(schedule_missing_message(schedule.name))
 
     def remove_schedule(self, name: str) -> None:
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.SCHEDULES) as conn:
             done = conn.execute(t.schedules.delete().where(t.schedules.c.name == name))
             conn.execute(t.schedule_slots.delete().where(t.schedule_slots.c.schedule == name))
         if done.rowcount == 0:
@@ -265,7 +269,7 @@ class SqlCLStore:
     def claim_slot(self, slot: Slot) -> bool:
         s = t.schedule_slots
         stmt = self._insert(s).on_conflict_do_nothing(index_elements=["schedule", "key"]).returning(s.c.key)
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.SCHEDULES) as conn:
             return conn.execute(stmt, dataclasses.asdict(slot)).first() is not None
 
     def update_slot(
@@ -283,7 +287,7 @@ class SqlCLStore:
             values["run_id"] = run_id
         if detail is not None:
             values["detail"] = detail
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, RecordKind.SCHEDULES) as conn:
             conn.execute(s.update().where(s.c.schedule == schedule, s.c.key == key).values(**values))
 
     def slots(self, schedule: str, *, limit: int = 100) -> list[Slot]:
@@ -297,7 +301,10 @@ class SqlCLStore:
         with self.engine.connect() as conn:
             return [Slot(**row) for row in conn.execute(query).mappings()]
 
-    # -- garbage collection ------------------------------------------------------------------
+    # -- revisions and garbage collection -----------------------------------------------------
+
+    def revisions(self) -> dict[str, int]:
+        return read_revisions(self.engine)
 
     def referenced_artifact_ids(self) -> set[str]:
         queries = [

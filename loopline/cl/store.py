@@ -29,6 +29,7 @@ from loopline.cl.records import (
     Slot,
     SlotState,
 )
+from loopline.cl.revisions import RecordKind, RevisionCounter
 from loopline.errors import UsageError
 
 
@@ -121,6 +122,11 @@ class CLStore(Protocol):
     def slots(self, schedule: str, *, limit: int = 100) -> list[Slot]:
         """The schedule's slots, latest due first."""
 
+    # -- revisions --------------------------------------------------------------------------
+
+    def revisions(self) -> dict[str, int]:
+        """Kind of record -> a counter that each write of that kind bumps (cl/revisions.py)."""
+
     # -- garbage collection ------------------------------------------------------------------
 
     def referenced_artifact_ids(self) -> set[str]:
@@ -143,6 +149,7 @@ class MemoryCLStore:
         self._reports: dict[str, ReportEntry] = {}
         self._schedules: dict[str, Schedule] = {}
         self._slots: dict[tuple[str, str], Slot] = {}
+        self._revisions = RevisionCounter()
 
     # -- datasets ----------------------------------------------------------------------------
 
@@ -150,6 +157,7 @@ class MemoryCLStore:
         self, version: DatasetVersion, *, expected_latest: int | None = None
     ) -> DatasetVersion:
         with self._lock:
+            self._revisions.bump(RecordKind.DATASETS)
             versions = self._datasets.setdefault(version.name, [])
             if expected_latest is not None and len(versions) != expected_latest:
                 raise DatasetConflictError(
@@ -175,6 +183,7 @@ class MemoryCLStore:
 
     def add_model_version(self, version: ModelVersion) -> ModelVersion:
         with self._lock:
+            self._revisions.bump(RecordKind.MODELS)
             versions = self._models.setdefault(version.name, [])
             saved = dataclasses.replace(version, version=len(versions) + 1)
             versions.append(saved)
@@ -198,6 +207,7 @@ class MemoryCLStore:
 
     def move_alias(self, move: AliasMove) -> AliasMove:
         with self._lock:
+            self._revisions.bump(RecordKind.MODELS)
             self.get_model_version(move.model, move.version)
             current = self._aliases.get((move.model, move.alias))
             if current != move.previous:
@@ -215,6 +225,7 @@ class MemoryCLStore:
 
     def save_report(self, entry: ReportEntry) -> None:
         with self._lock:
+            self._revisions.bump(RecordKind.REPORTS)
             self._reports.setdefault(entry.id, entry)
 
     def get_report(self, report_id: str) -> ReportEntry:
@@ -234,6 +245,7 @@ class MemoryCLStore:
 
     def add_schedule(self, schedule: Schedule) -> None:
         with self._lock:
+            self._revisions.bump(RecordKind.SCHEDULES)
             if schedule.name in self._schedules:
                 raise UsageError(schedule_exists_message(schedule.name))
             self._schedules[schedule.name] = schedule
@@ -251,11 +263,13 @@ class MemoryCLStore:
 
     def update_schedule(self, schedule: Schedule) -> None:
         with self._lock:
+            self._revisions.bump(RecordKind.SCHEDULES)
             self.get_schedule(schedule.name)
             self._schedules[schedule.name] = schedule
 
     def remove_schedule(self, name: str) -> None:
         with self._lock:
+            self._revisions.bump(RecordKind.SCHEDULES)
             self.get_schedule(name)
             del self._schedules[name]
             for key in [k for k in self._slots if k[0] == name]:
@@ -263,6 +277,7 @@ class MemoryCLStore:
 
     def claim_slot(self, slot: Slot) -> bool:
         with self._lock:
+            self._revisions.bump(RecordKind.SCHEDULES)
             if (slot.schedule, slot.key) in self._slots:
                 return False
             self._slots[(slot.schedule, slot.key)] = slot
@@ -278,6 +293,7 @@ class MemoryCLStore:
         detail: str | None = None,
     ) -> None:
         with self._lock:
+            self._revisions.bump(RecordKind.SCHEDULES)
             slot = self._slots[(schedule, key)]
             self._slots[(schedule, key)] = dataclasses.replace(
                 slot,
@@ -291,6 +307,12 @@ class MemoryCLStore:
             found = [s for (name, _), s in self._slots.items() if name == schedule]
         found.sort(key=lambda s: (s.due_at, s.fired_at), reverse=True)
         return found[:limit]
+
+    # -- revisions --------------------------------------------------------------------------
+
+    def revisions(self) -> dict[str, int]:
+        with self._lock:
+            return self._revisions.snapshot()
 
     # -- garbage collection ------------------------------------------------------------------
 

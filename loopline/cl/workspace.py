@@ -70,6 +70,10 @@ class Workspace:
         """The value of an artifact (its hash is checked)."""
         return load_value(artifact_id, self.artifacts)
 
+    def revisions(self) -> dict[str, int]:
+        """Kind of record -> a counter its writes bump (`loopline.cl.revisions`), for live pages."""
+        return {**self.store.revisions(), **self.loop.revisions()}
+
 
 def resolve(workspace: Workspace | None) -> Workspace:
     return workspace if workspace is not None else Workspace.open()

@@ -65,8 +65,9 @@ def create_app(
     """The API and dashboard over these stores. Live updates start with the app's lifespan, and so
     does the scheduler when the config names the store's settings and asks for it."""
     config = config or ServerConfig()
-    feed = ChangeFeed(metadata, config.poll_s)
-    state = ServerState(metadata, artifacts_store, config, feed, _workspace(metadata, artifacts_store))
+    workspace = _workspace(metadata, artifacts_store)
+    feed = ChangeFeed(metadata, config.poll_s, workspace.revisions)
+    state = ServerState(metadata, artifacts_store, config, feed, workspace)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,8 +1,10 @@
-"""Live updates: one poller watches the store for changed runs and fans them out to listeners.
+"""Live updates: one poller watches the store for changed runs and records, and fans them out.
 
 The poller asks `changed_runs(since)` a few times a second, with an overlap so that a write
 committed late with an earlier timestamp is not missed, and drops what it already announced.
-Each listener (one open page's event stream) gets a bounded queue and a filter.
+It also reads the record revisions (one counter per kind of record: datasets, models, ...) and
+announces the kinds whose counter moved. Each listener (one open page's event stream) gets a
+bounded queue, a filter for runs and the kinds of record it shows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 from loopline.core.records import RunRecord, utcnow
 from loopline.storage.base import MetadataStore
@@ -24,17 +26,43 @@ BATCH = 5000
 QUEUE_SIZE = 20_000
 
 
+@dataclasses.dataclass(frozen=True)
+class RecordsChanged:
+    kinds: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class LivePage:
+    """A page that shows records of `kinds`, read when their revisions summed to `seen`."""
+
+    kinds: tuple[str, ...]
+    seen: int
+
+
+def records_revision(revisions: Mapping[str, int], kinds: Iterable[str]) -> int:
+    """One number for the records of these kinds: it grows whenever one of them is written."""
+    return sum(revisions.get(kind, 0) for kind in kinds)
+
+
 @dataclasses.dataclass(eq=False)
 class Listener:
     wants: Callable[[RunRecord], bool]
-    queue: asyncio.Queue[RunRecord | None]
+    queue: asyncio.Queue[RunRecord | RecordsChanged | None]
+    kinds: frozenset[str] = frozenset()  # the kinds of record whose changes it is told about
     overflowed: bool = False
 
 
 class ChangeFeed:
-    def __init__(self, metadata: MetadataStore, poll_s: float) -> None:
+    def __init__(
+        self,
+        metadata: MetadataStore,
+        poll_s: float,
+        revisions: Callable[[], Mapping[str, int]] = dict,
+    ) -> None:
         self.metadata = metadata
         self.poll_s = poll_s
+        self.revisions = revisions
+        self._seen_revisions: Mapping[str, int] | None = None
         self.versions: dict[str, dt.datetime] = {}  # root id -> when a run of it last changed
         self.epoch = 0  # bumped when changes had to be skipped
         self._since = utcnow() - OVERLAP
@@ -68,6 +96,22 @@ class ChangeFeed:
             self._announced = {k: v for k, v in self._announced.items() if v >= horizon}
         return fresh
 
+    def poll_records(self) -> frozenset[str]:
+        """The kinds of record written since the last poll (blocking: call from a worker thread)."""
+        now, before = self.revisions(), self._seen_revisions
+        self._seen_revisions = now
+        if before is None:
+            return frozenset()
+        return frozenset(kind for kind in now.keys() | before.keys() if now.get(kind) != before.get(kind))
+
+    def publish_records(self, kinds: frozenset[str]) -> None:
+        for listener in list(self._listeners):
+            if listener.kinds & kinds and not listener.overflowed:
+                try:
+                    listener.queue.put_nowait(RecordsChanged(listener.kinds & kinds))
+                except asyncio.QueueFull:
+                    listener.overflowed = True
+
     def publish(self, runs: list[RunRecord]) -> None:
         if self._skipped:
             self._skipped = False
@@ -88,6 +132,7 @@ class ChangeFeed:
         while not self._stopped.is_set():
             try:
                 self.publish(await asyncio.to_thread(self.poll))
+                self.publish_records(await asyncio.to_thread(self.poll_records))
             except Exception:
                 logger.warning("could not poll the store for changes; retrying", exc_info=True)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -104,8 +149,10 @@ class ChangeFeed:
         return self._stopped.is_set()
 
     @contextlib.asynccontextmanager
-    async def listen(self, wants: Callable[[RunRecord], bool]) -> AsyncIterator[Listener]:
-        listener = Listener(wants, asyncio.Queue(QUEUE_SIZE))
+    async def listen(
+        self, wants: Callable[[RunRecord], bool], kinds: frozenset[str] = frozenset()
+    ) -> AsyncIterator[Listener]:
+        listener = Listener(wants, asyncio.Queue(QUEUE_SIZE), kinds)
         self._listeners.add(listener)
         try:
             yield listener

@@ -6,15 +6,17 @@ import collections
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 from fastapi import Request
 
+from loopline.cl.revisions import RecordKind
 from loopline.cl.workspace import Workspace
 from loopline.core.records import RunRecord
 from loopline.engine.relaunch import Relaunch
 from loopline.server.config import ServerConfig
-from loopline.server.live import ChangeFeed
+from loopline.server.live import ChangeFeed, LivePage, records_revision
 from loopline.storage.base import ArtifactStore, MetadataStore
 
 PIPELINE_CACHE = 6
@@ -77,3 +79,14 @@ def _unfinished(runs: list[RunRecord], version: dt.datetime | None) -> bool:
 
 def server_state(request: Request) -> ServerState:
     return cast(ServerState, request.app.state.loopline)
+
+
+def live_page(*kinds: RecordKind) -> Callable[[Request], LivePage]:
+    """A dependency of a page that shows records of `kinds` and refreshes when they change. It
+    reads their revision before the page reads the records, so no change in between is missed."""
+    names = tuple(kind.value for kind in kinds)
+
+    def dependency(request: Request) -> LivePage:
+        return LivePage(names, records_revision(server_state(request).workspace.revisions(), names))
+
+    return dependency

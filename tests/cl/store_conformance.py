@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -58,6 +60,14 @@ def schedule(name: str = "nightly") -> Schedule:
         cwd="/src",
         webhooks=(Webhook("http://hooks/x", "slack"),),
     )
+
+
+def kinds_moved(store: Any, write: Callable[..., object], *args: Any, **kwargs: Any) -> set[str]:
+    """The kinds of record whose revision `write(*args, **kwargs)` moved in `store`."""
+    before = store.revisions()
+    write(*args, **kwargs)
+    after = store.revisions()
+    return {kind for kind in after if after[kind] != before.get(kind)}
 
 
 class CLStoreConformance:
@@ -191,6 +201,21 @@ class CLStoreConformance:
         assert [s.due_at.hour for s in cl_store.slots("nightly")] == [3, 2, 1]
         cl_store.remove_schedule("nightly")
         assert cl_store.slots("nightly") == []
+
+    def test_each_write_moves_the_revision_of_its_kind_only(self, cl_store: CLStore) -> None:
+        store = cl_store
+        report = ReportEntry("1" * 64, T0, "gate", "digits@2", "digits@1", "golden@1", True, 10, 0)
+        assert kinds_moved(store, store.add_dataset_version, dataset()) == {"datasets"}
+        assert kinds_moved(store, store.add_model_version, model()) == {"models"}
+        assert kinds_moved(store, store.move_alias, move(1, None)) == {"models"}
+        assert kinds_moved(store, store.save_report, report) == {"reports"}
+        assert kinds_moved(store, store.add_schedule, schedule()) == {"schedules"}
+        paused = dataclasses.replace(schedule(), paused=True)
+        assert kinds_moved(store, store.update_schedule, paused) == {"schedules"}
+        assert kinds_moved(store, store.claim_slot, Slot("nightly", "k", T0, T0)) == {"schedules"}
+        assert kinds_moved(store, store.update_slot, "nightly", "k", state="running") == {"schedules"}
+        assert kinds_moved(store, store.remove_schedule, "nightly") == {"schedules"}
+        assert kinds_moved(store, store.model_versions, "digits") == set()  # reads move nothing
 
     def test_referenced_artifacts_cover_datasets_models_and_reports(self, cl_store: CLStore) -> None:
         cl_store.add_dataset_version(dataset(artifact="1" * 64))

@@ -14,6 +14,7 @@ from loopline.cl.loop_records import Feedback, InferenceQuery, InferenceRecord, 
 from loopline.cl.loop_sql_store import SqlLoopStore
 from loopline.cl.loop_store import LoopStore, MemoryLoopStore
 from loopline.errors import UsageError
+from tests.cl.store_conformance import kinds_moved
 
 T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 BATCH = "a" * 64
@@ -217,6 +218,25 @@ class LoopStoreConformance:
     def test_updating_a_missing_round_is_refused(self, loop_store: LoopStore) -> None:
         with pytest.raises(UsageError, match="no round 3"):
             loop_store.update_round(dataclasses.replace(loop_round(), round=3))
+
+    # -- revisions --------------------------------------------------------------------------
+
+    def test_each_write_moves_the_revision_of_its_kind_only(self, loop_store: LoopStore) -> None:
+        store = loop_store
+        assert kinds_moved(store, store.add_inferences, [inference("a")]) == {"inferences"}
+        assert kinds_moved(store, store.add_feedback, [Feedback("a", "flag", T0, "ada")]) == {"inferences"}
+        assert kinds_moved(store, store.add_tasks, [task("b")]) == {"labeling"}
+        claimed = kinds_moved(store, store.claim_tasks, "digits", "ada", limit=1, now=T0, lease_until=T0)
+        assert claimed == {"labeling"}
+        (queued,) = store.list_tasks("digits")
+        reopen = {"state": "open", "claimed_by": None}
+        assert kinds_moved(
+            store, store.transition_tasks, [queued.id], from_states=["claimed"], changes=reopen
+        ) == {"labeling"}
+        saved = store.add_round(loop_round())
+        promoted = dataclasses.replace(saved, state="promoted")
+        assert kinds_moved(store, store.update_round, promoted) == {"loops"}
+        assert kinds_moved(store, store.loops) == set()  # reads move nothing
 
     # -- garbage collection ------------------------------------------------------------------
 

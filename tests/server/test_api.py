@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -320,3 +322,45 @@ def test_events_first_replay_what_changed_since_a_moment(http: httpx.Client, see
         data = next(line for line in stream.iter_lines() if line.startswith("data:"))
     assert {r["name"] for r in json.loads(data[5:])} == {"showcase", "make_table", "make_arrays", "summarize"}
     assert http.get("/api/v1/events", params={"since": "soon"}).status_code == 422
+
+
+def event_stream(http: httpx.Client, params: dict[str, Any], wanted: str) -> Iterator[Any]:
+    """The data of each `wanted` event the stream sends (after its "listening" comment)."""
+    with http.stream("GET", "/api/v1/events", params=params) as stream:
+        event = None
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == wanted:
+                yield json.loads(line[5:])
+
+
+def test_events_announce_the_kinds_of_record_that_changed(http: httpx.Client, workspace: Any) -> None:
+    import loopline
+
+    with http.stream("GET", "/api/v1/events", params={"records": "models,reports"}) as stream:
+        lines = stream.iter_lines()
+        assert next(lines).startswith(":")  # listening
+        loopline.models.register("announced", {"w": 1}, workspace=workspace)
+        data = next(line for line in lines if line.startswith("data:"))
+    assert json.loads(data[5:]) == {"kinds": ["models"]}
+
+
+def test_a_page_learns_at_once_that_its_records_changed_since_it_was_read(
+    http: httpx.Client, workspace: Any
+) -> None:
+    import loopline
+
+    page = http.get("/models").text
+    kinds, seen = re.search(r'data-live-main="([^"]+)" data-seen="(\d+)"', page).groups()  # type: ignore[union-attr]
+    assert kinds == "models"
+    loopline.models.register("registered-meanwhile", {"w": 2}, workspace=workspace)
+    params = {"records": kinds, "seen": seen}
+    assert next(event_stream(http, params, "records")) == {"kinds": ["models"]}
+
+
+def test_events_name_an_unknown_kind_of_record(http: httpx.Client) -> None:
+    response = http.get("/api/v1/events", params={"records": "models,modles"})
+    assert response.status_code == 422
+    assert "'modles' is not a kind of record" in response.json()["detail"]
+    assert "datasets" in response.json()["detail"]

@@ -99,6 +99,15 @@ def test_the_models_page_follows_runs_without_reload(page: Any, stores: Any, wor
     page.locator("main", has_text="live-registered").wait_for()
 
 
+def test_a_record_page_follows_its_records_without_reload(page: Any, workspace: Any) -> None:
+    page.goto("/models")
+    page.locator("#live.on").wait_for()
+    page.wait_for_timeout(1500)  # a re-read for runs that changed just before the page was read is over
+    assert page.locator("main", has_text="from-a-terminal").count() == 0
+    loopline.models.register("from-a-terminal", {"weights": [3]}, workspace=workspace)  # no run at all
+    page.locator("main", has_text="from-a-terminal").wait_for()
+
+
 def test_a_record_page_keeps_what_someone_started_typing(
     page: Any, stores: Any, workspace: Any, loop: Any
 ) -> None:

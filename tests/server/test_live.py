@@ -46,3 +46,24 @@ def test_a_burst_bigger_than_a_batch_makes_listeners_resync(monkeypatch: pytest.
             return listener.overflowed and [r.id for r in fresh] == ["run99"] and feed.epoch == 1
 
     assert asyncio.run(scenario())
+
+
+def test_record_changes_reach_the_listeners_of_their_kind() -> None:
+    revisions = {"models": 1, "reports": 4}
+    feed = ChangeFeed(MemoryMetadataStore(), 0.1, lambda: dict(revisions))
+    assert feed.poll_records() == frozenset()  # the first poll only sets the baseline
+
+    async def scenario() -> tuple[object, int]:
+        async with (
+            feed.listen(lambda run: False, frozenset({"models"})) as models,
+            feed.listen(lambda run: False, frozenset({"datasets"})) as datasets,
+        ):
+            revisions["models"] = 2
+            revisions["loops"] = 1
+            changed = feed.poll_records()
+            assert changed == {"models", "loops"}
+            feed.publish_records(changed)
+            assert feed.poll_records() == frozenset()  # announced once
+            return models.queue.get_nowait(), datasets.queue.qsize()
+
+    assert asyncio.run(scenario()) == (live.RecordsChanged(frozenset({"models"})), 0)

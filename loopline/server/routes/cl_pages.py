@@ -12,13 +12,15 @@ from fastapi.responses import HTMLResponse
 from loopline.cl.datasets import Dataset, DatasetDiff
 from loopline.cl.records import DatasetVersion, ModelVersion
 from loopline.cl.report import RegressionReport
+from loopline.cl.revisions import RecordKind
 from loopline.cl.schedules import next_run
 from loopline.core.records import utcnow
 from loopline.errors import UsageError
 from loopline.server import exhibits
 from loopline.server.charts import bar_chart
+from loopline.server.live import LivePage
 from loopline.server.routes.pages import render
-from loopline.server.state import ServerState, server_state
+from loopline.server.state import ServerState, live_page, server_state
 from loopline.storage.artifacts import check_artifact_id
 
 router = APIRouter(include_in_schema=False)
@@ -45,11 +47,13 @@ def golden_names(state: ServerState) -> set[str]:
 
 
 @router.get("/datasets", response_class=HTMLResponse)
-def datasets_page(request: Request, state: State) -> HTMLResponse:
+def datasets_page(
+    request: Request, state: State, live: Annotated[LivePage, Depends(live_page(RecordKind.DATASETS))]
+) -> HTMLResponse:
     return render(
         request,
         "datasets.html",
-        live=True,
+        live=live,
         nav="datasets",
         rows=state.workspace.store.latest_dataset_versions(),
         golden=golden_names(state),
@@ -206,14 +210,21 @@ def dataset_page(
 
 
 @router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, state: State) -> HTMLResponse:
+def models_page(
+    request: Request, state: State, live: Annotated[LivePage, Depends(live_page(RecordKind.MODELS))]
+) -> HTMLResponse:
     store = state.workspace.store
     rows = [(m, store.aliases(m.name)) for m in store.latest_model_versions()]
-    return render(request, "models.html", live=True, nav="models", rows=rows)
+    return render(request, "models.html", live=live, nav="models", rows=rows)
 
 
 @router.get("/models/{name:path}", response_class=HTMLResponse)
-def model_page(request: Request, name: str, state: State) -> HTMLResponse:
+def model_page(
+    request: Request,
+    name: str,
+    state: State,
+    live: Annotated[LivePage, Depends(live_page(RecordKind.MODELS, RecordKind.REPORTS))],
+) -> HTMLResponse:
     store = state.workspace.store
     versions: list[ModelVersion] = store.model_versions(name)
     if not versions:
@@ -225,7 +236,7 @@ def model_page(request: Request, name: str, state: State) -> HTMLResponse:
     return render(
         request,
         "model.html",
-        live=True,
+        live=live,
         nav="models",
         name=name,
         versions=list(reversed(versions)),
@@ -255,12 +266,17 @@ def _known_runs(state: ServerState, run_ids: list[str | None]) -> set[str]:
 
 
 @router.get("/reports", response_class=HTMLResponse)
-def reports_page(request: Request, state: State, model: Name | None = None) -> HTMLResponse:
+def reports_page(
+    request: Request,
+    state: State,
+    live: Annotated[LivePage, Depends(live_page(RecordKind.REPORTS))],
+    model: Name | None = None,
+) -> HTMLResponse:
     store = state.workspace.store
     return render(
         request,
         "reports.html",
-        live=True,
+        live=live,
         nav="reports",
         rows=store.list_reports(model=model or None, limit=200),
         model=model or "",
@@ -352,14 +368,16 @@ def dataset_link(ref: str | None) -> str | None:
 
 
 @router.get("/schedules", response_class=HTMLResponse)
-def schedules_page(request: Request, state: State) -> HTMLResponse:
+def schedules_page(
+    request: Request, state: State, live: Annotated[LivePage, Depends(live_page(RecordKind.SCHEDULES))]
+) -> HTMLResponse:
     store = state.workspace.store
     now = utcnow()
     rows = [(s, next_run(s, now), store.slots(s.name, limit=20)) for s in store.list_schedules()]
     return render(
         request,
         "schedules.html",
-        live=True,
+        live=live,
         nav="schedules",
         rows=rows,
         running=state.config.settings is not None and state.config.run_schedules,

@@ -14,13 +14,15 @@ from fastapi.responses import HTMLResponse
 from loopline.cl.datasets import Dataset, parse_ref
 from loopline.cl.errors import DatasetNotFoundError
 from loopline.cl.loop_records import Feedback, InferenceQuery, InferenceRecord, LabelingTask
+from loopline.cl.revisions import RecordKind
 from loopline.engine.launch import current_user
 from loopline.server import exhibits
 from loopline.server.charts import bar_chart, rounds_chart, scores_chart
+from loopline.server.live import LivePage
 from loopline.server.routes.cl_pages import dataset_link
 from loopline.server.routes.ingest import inference_query
 from loopline.server.routes.pages import render
-from loopline.server.state import ServerState, server_state
+from loopline.server.state import ServerState, live_page, server_state
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[ServerState, Depends(server_state)]
@@ -122,6 +124,7 @@ def inferences_page(
     request: Request,
     state: State,
     params: Annotated[ExplorerParams, Depends(explorer_params)],
+    live: Annotated[LivePage, Depends(live_page(RecordKind.INFERENCES))],
 ) -> HTMLResponse:
     query = params.query()
     loop = state.workspace.loop
@@ -130,7 +133,7 @@ def inferences_page(
     return render(
         request,
         "inferences.html",
-        live=True,
+        live=live,
         nav="inferences",
         records=records,
         total=total,
@@ -170,10 +173,12 @@ def inference_page(request: Request, request_id: str, state: State) -> HTMLRespo
 
 
 @router.get("/labeling", response_class=HTMLResponse)
-def queues_page(request: Request, state: State) -> HTMLResponse:
+def queues_page(
+    request: Request, state: State, live: Annotated[LivePage, Depends(live_page(RecordKind.LABELING))]
+) -> HTMLResponse:
     loop = state.workspace.loop
     rows = [(name, loop.task_counts(name)) for name in loop.queues()]
-    return render(request, "queues.html", live=True, nav="labeling", rows=rows)
+    return render(request, "queues.html", live=live, nav="labeling", rows=rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,12 +301,16 @@ def task_fragment(
 
 
 @router.get("/loops", response_class=HTMLResponse)
-def loops_page(request: Request, state: State) -> HTMLResponse:
-    return render(request, "loops.html", live=True, nav="loops", rows=state.workspace.loop.loops())
+def loops_page(
+    request: Request, state: State, live: Annotated[LivePage, Depends(live_page(RecordKind.LOOPS))]
+) -> HTMLResponse:
+    return render(request, "loops.html", live=live, nav="loops", rows=state.workspace.loop.loops())
 
 
 @router.get("/loops/{name:path}", response_class=HTMLResponse)
-def loop_page(request: Request, name: str, state: State) -> HTMLResponse:
+def loop_page(
+    request: Request, name: str, state: State, live: Annotated[LivePage, Depends(live_page(RecordKind.LOOPS))]
+) -> HTMLResponse:
     rounds = state.workspace.loop.rounds(name)
     if not rounds:
         raise HTTPException(404, f"no loop named {name!r} has recorded a round; list them at /loops")
@@ -323,7 +332,7 @@ def loop_page(request: Request, name: str, state: State) -> HTMLResponse:
     return render(
         request,
         "loop.html",
-        live=True,
+        live=live,
         nav="loops",
         name=name,
         rounds=list(reversed(rounds)),

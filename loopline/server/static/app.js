@@ -772,13 +772,22 @@
   // -- pages that follow pipeline runs ----------------------------------------------------------
 
   // Calls `reload()` (at most every `delay` ms) whenever a pipeline run changes state.
-  function onPipelineChanges(delay, reload) {
+  // Runs `fn` at most once per `delay` ms, `delay` after the first call of a burst: a steady
+  // stream of changes still refreshes the page, every `delay` ms.
+  function throttled(delay, fn) {
     let timer = null;
-    const later = () => {
-      clearTimeout(timer);
-      timer = setTimeout(reload, delay);
+    return () => {
+      timer ??= setTimeout(() => {
+        timer = null;
+        fn();
+      }, delay);
     };
-    listen(`/api/v1/events?since=${since}&roots=true`, { runs: later, resync: later });
+  }
+
+  function onPipelineChanges(delay, reload, records = "") {
+    const later = throttled(delay, reload);
+    const url = `/api/v1/events?since=${since}&roots=true${records}`;
+    listen(url, { runs: later, resync: later, records: later });
   }
 
   function pipelinesPage(body) {
@@ -787,17 +796,23 @@
     });
   }
 
-  // Record pages (datasets, models, reports, schedules, inferences, queues, loops): their records
-  // change inside pipeline runs, so the page is read again then, unless someone has started
-  // filling in a field there or opened a form (an open `[data-hold-refresh]`): their work wins.
+  // Record pages (datasets, models, reports, schedules, inferences, queues, loops) are read again
+  // when their records change (the kinds in `data-live-main`, from the page's revision
+  // `data-seen` on) or a pipeline run changes state, unless someone has started filling in a
+  // field there or opened a form (an open `[data-hold-refresh]`): their work wins.
   function liveMain(main) {
     main.addEventListener("input", () => (main.dataset.edited = "1"));
-    onPipelineChanges(1000, async () => {
-      if (main.dataset.edited || $("[data-hold-refresh][open]", main)) return;
-      const response = await html(location.pathname + location.search);
-      const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
-      if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
-    });
+    const records = `&records=${encodeURIComponent(main.dataset.liveMain)}&seen=${main.dataset.seen}`;
+    onPipelineChanges(
+      1000,
+      async () => {
+        if (main.dataset.edited || $("[data-hold-refresh][open]", main)) return;
+        const response = await html(location.pathname + location.search);
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+        if (fresh && fresh.innerHTML !== main.innerHTML) main.innerHTML = fresh.innerHTML;
+      },
+      records,
+    );
   }
 
   // Plotly figures are drawn by plotly.js, which the server serves from its `plotly` package,

@@ -1,7 +1,7 @@
 """The continuous-learning layer's SQL tables, on the same `metadata` as the engine's tables.
 
 Rows hold ids and small metadata; examples, models and reports are artifacts. Changes here need
-an Alembic migration (0002 created these tables).
+an Alembic migration (0002 created these tables, 0004 `record_revisions`).
 """
 
 from __future__ import annotations
@@ -113,4 +113,11 @@ schedule_slots = sa.Table(
     sa.Column("detail", sa.Text(), nullable=False),
     sa.Column("dataset_version", sa.Integer()),
     sa.Index("ix_schedule_slots_due", "schedule", "due_at"),
+)
+
+record_revisions = sa.Table(  # a counter per kind of record, bumped by each write (cl/revisions.py)
+    "record_revisions",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("revision", sa.BigInteger(), nullable=False),
 )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from loopline.errors import StoreError
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 WRITE_OPTION = "loopline_write"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
