@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from loopline.cl.cron import CronExpression
 from loopline.cl.errors import DatasetNotFoundError
@@ -130,6 +130,69 @@ def add_schedule(
         webhooks=tuple(webhooks),
     )
     store.add_schedule(schedule)
+    return schedule
+
+
+def changed_trigger(
+    store: CLStore,
+    current: Trigger,
+    *,
+    cron: str | None = None,
+    timezone: str | None = None,
+    dataset: str | None = None,
+    min_new: int | None = None,
+) -> Trigger | None:
+    """`current` with these changes (None when none is given). A cron keeps its time zone unless
+    one is given; a dataset trigger on the same dataset keeps counting from where it was."""
+    if cron is not None and (dataset is not None or min_new is not None):
+        raise UsageError("give either a cron or a dataset trigger, not both")
+    if cron is not None or timezone is not None:
+        if cron is None and not isinstance(current, CronTrigger):
+            raise UsageError("a time zone goes with a cron: give the cron expression too")
+        was = current if isinstance(current, CronTrigger) else CronTrigger("")
+        return cron_trigger(cron or was.expression, timezone or was.timezone)
+    if dataset is None and min_new is None:
+        return None
+    same = current if isinstance(current, DatasetTrigger) else None
+    name = dataset or (same.dataset if same else None)
+    count = min_new if min_new is not None else (same.min_new if same and same.dataset == name else None)
+    if name is None or count is None:
+        raise UsageError(
+            "a dataset trigger needs a dataset and a number of new examples (--dataset NAME --min-new N)"
+        )
+    trigger = dataset_trigger(store, name, count)
+    if same is not None and same.dataset == name:
+        trigger = dataclasses.replace(trigger, since_version=same.since_version)
+    return trigger
+
+
+def edit_schedule(
+    store: CLStore,
+    name: str,
+    *,
+    now: dt.datetime,
+    target: str | None = None,
+    params: Sequence[str] | None = None,
+    trigger: Trigger | None = None,
+    webhooks: Sequence[Webhook] | None = None,
+    check: Callable[[str, Sequence[str]], str] = check_target,
+) -> Schedule:
+    """Change what a schedule runs, when, or whom it notifies, keeping its history of slots.
+    A new or changed parameter list is checked against the target like a new schedule's; a new
+    trigger counts from `now` (slots of it that passed before never run)."""
+    current = store.get_schedule(name)
+    changes: dict[str, Any] = {}
+    if target is not None or params is not None:
+        new_params = tuple(params if params is not None else current.params)
+        changes.update(target=check(target or current.target, new_params), params=new_params)
+    if trigger is not None and trigger != current.trigger:
+        changes.update(trigger=trigger, active_since=now)
+    if webhooks is not None:
+        changes.update(webhooks=tuple(webhooks))
+    if not changes:
+        return current
+    schedule = dataclasses.replace(current, **changes)
+    store.update_schedule(schedule)
     return schedule
 
 

@@ -1,4 +1,4 @@
-"""`loopline schedule add/ls/pause/resume/remove/history/tick/serve`: pipelines that run by themselves."""
+"""`loopline schedule add/edit/ls/pause/resume/remove/history/tick/serve`: pipelines that run by themselves."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from loopline.cl import schedules
 from loopline.cl.notify import check_webhook
-from loopline.cl.records import Trigger
+from loopline.cl.records import Trigger, Webhook
 from loopline.cl.workspace import Workspace
 from loopline.core.records import utcnow
 from loopline.engine.launch import current_user
@@ -68,6 +68,30 @@ def add(name: str, args: tuple[str, ...]) -> None:
         loopline schedule add nightly --cron "0 2 * * *" examples/digits_regression/pipeline.py --C 0.2
         loopline schedule add on-new-labels --dataset digits-train --min-new 500 pipeline.py:retrain
     """
+    options, target, params = _split(args)
+    if target is None:
+        raise UsageError(
+            "missing TARGET: loopline schedule add NAME --cron EXPR FILE.py[:FUNC] [--PARAM VALUE ...]"
+        )
+    ws = _store()
+    trigger = _trigger(ws, options)
+    now = utcnow()
+    added = schedules.add_schedule(
+        ws.store,
+        name,
+        target,
+        params,
+        trigger,
+        now=now,
+        created_by=current_user(),
+        webhooks=_webhooks(options),
+    )
+    click.echo(f"added schedule {name}: {added.describe_trigger()} -> {added.target}")
+    click.echo(f"  next: {schedules.next_run(added, now)}")
+
+
+def _split(args: tuple[str, ...]) -> tuple[dict[str, list[str]], str | None, list[str]]:
+    """The options before TARGET (each with its values), TARGET if given, and its parameters."""
     options: dict[str, list[str]] = {}
     items = list(args)
     i = 0
@@ -76,22 +100,16 @@ def add(name: str, args: tuple[str, ...]) -> None:
             raise UsageError(f"{items[i]} needs a value")
         options.setdefault(items[i], []).append(items[i + 1])
         i += 2
-    if i >= len(items) or items[i].startswith("--"):
-        unknown = f" (unknown option {items[i]})" if i < len(items) else ""
-        raise UsageError(
-            f"missing TARGET{unknown}: loopline schedule add NAME --cron EXPR FILE.py[:FUNC] [--PARAM VALUE ...]"
-        )
-    target, params = items[i], items[i + 1 :]
-    ws = _store()
-    trigger = _trigger(ws, options)
+    if i < len(items) and items[i].startswith("--"):
+        raise UsageError(f"unknown option {items[i]} (the options are: {', '.join(sorted(_VALUED))})")
+    if i >= len(items):
+        return options, None, []
+    return options, items[i], items[i + 1 :]
+
+
+def _webhooks(options: dict[str, list[str]]) -> list[Webhook]:
     webhook_format = options.get("--webhook-format", ["json"])[-1]
-    webhooks = [check_webhook(url, webhook_format) for url in options.get("--webhook", [])]
-    now = utcnow()
-    added = schedules.add_schedule(
-        ws.store, name, target, params, trigger, now=now, created_by=current_user(), webhooks=webhooks
-    )
-    click.echo(f"added schedule {name}: {added.describe_trigger()} -> {added.target}")
-    click.echo(f"  next: {schedules.next_run(added, now)}")
+    return [check_webhook(url, webhook_format) for url in options.get("--webhook", [])]
 
 
 def _trigger(ws: Workspace, options: dict[str, list[str]]) -> Trigger:
@@ -107,6 +125,68 @@ def _trigger(ws: Workspace, options: dict[str, list[str]]) -> Trigger:
         raise UsageError("--dataset needs --min-new N (a whole number of new examples)")
     assert dataset is not None
     return schedules.dataset_trigger(ws.store, dataset[-1], int(min_new[-1]))
+
+
+@schedule.command(
+    "edit",
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "allow_interspersed_args": False,
+    },
+    epilog=ADD_HELP,
+)
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def edit(name: str, args: tuple[str, ...]) -> None:
+    """Change NAME's trigger, pipeline and parameters, or webhooks; its history stays.
+
+    Give only what changes. A new TARGET replaces the pipeline and its parameters (checked like
+    a new schedule's); --webhook replaces the webhooks; a new trigger counts from now on.
+
+    \b
+        loopline schedule edit nightly --cron "30 3 * * *"
+        loopline schedule edit nightly --timezone Europe/Paris
+        loopline schedule edit on-new-labels --min-new 1000
+        loopline schedule edit nightly examples/digits_regression/pipeline.py --C 0.5
+    """
+    options, target, params = _split(args)
+    if not options and target is None:
+        raise UsageError(
+            "nothing to change: give a new --cron/--timezone, --dataset/--min-new, --webhook, "
+            "or TARGET with its parameters (loopline schedule edit --help)"
+        )
+    ws = _store()
+    current = ws.store.get_schedule(name)
+    min_new = options.get("--min-new")
+    if min_new and not min_new[-1].isdigit():
+        raise UsageError("--min-new takes a whole number of new examples")
+    trigger = schedules.changed_trigger(
+        ws.store,
+        current.trigger,
+        cron=_last(options, "--cron"),
+        timezone=_last(options, "--timezone"),
+        dataset=_last(options, "--dataset"),
+        min_new=int(min_new[-1]) if min_new else None,
+    )
+    webhooks = _webhooks(options) if "--webhook" in options else None
+    now = utcnow()
+    edited = schedules.edit_schedule(
+        ws.store,
+        name,
+        now=now,
+        target=target,
+        params=params if target else None,
+        trigger=trigger,
+        webhooks=webhooks,
+    )
+    click.echo(f"edited schedule {name}: {edited.describe_trigger()} -> {edited.target}")
+    click.echo(f"  next: {schedules.next_run(edited, now)}")
+
+
+def _last(options: dict[str, list[str]], option: str) -> str | None:
+    values = options.get(option)
+    return values[-1] if values else None
 
 
 @schedule.command("ls")

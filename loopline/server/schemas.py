@@ -518,6 +518,32 @@ class ScheduleIn(BaseModel):
     webhook_format: Literal["json", "slack"] = "json"
 
 
+class ScheduleEdit(BaseModel):
+    """What changes in a schedule; a field left out (or null) stays as it is."""
+
+    model_config = ConfigDict(strict=True)
+
+    target: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="a new pipeline FILE.py[:FUNC] on the server's machine",
+    )
+    params: list[Annotated[str, Field(max_length=4096)]] | None = Field(
+        None, max_length=200, description="new parameters (checked against the target)"
+    )
+    cron: str | None = Field(None, max_length=256, description="a new cron expression")
+    timezone: str | None = Field(
+        None, min_length=1, max_length=64, description="a new time zone for the cron"
+    )
+    dataset: str | None = Field(None, max_length=256, description="run when this dataset grows instead")
+    min_new: int | None = Field(None, ge=1, le=2**31, description="by at least this many examples")
+    webhooks: list[Annotated[str, Field(max_length=2048)]] | None = Field(
+        None, max_length=20, description="the new webhooks (an empty list removes them)"
+    )
+    webhook_format: Literal["json", "slack"] = "json"
+
+
 class ScheduleOut(BaseModel):
     name: str
     target: str

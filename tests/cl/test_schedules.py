@@ -3,6 +3,7 @@ policy, and real worker processes, all driven by a controllable clock."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import subprocess
 import threading
@@ -178,6 +179,42 @@ def test_a_dataset_trigger_fires_when_enough_examples_arrived(ws: Workspace, tar
     assert fire(ws, "retrain", at(hours=3)) is None  # nothing new since train@3
     grow(train, 50)
     assert fire(ws, "retrain", at(hours=4)) == "train@4"
+
+
+def test_an_edited_cron_counts_from_the_edit_and_keeps_the_history(ws: Workspace, target: str) -> None:
+    nightly(ws, target)
+    assert fire(ws, "nightly", at(hours=2)) is not None
+    later = schedules.changed_trigger(ws.store, ws.store.get_schedule("nightly").trigger, cron="0 3 * * *")
+    schedules.edit_schedule(ws.store, "nightly", trigger=later, now=at(hours=4))
+    assert fire(ws, "nightly", at(hours=5)) is None  # today's 03:00 passed before the edit
+    assert fire(ws, "nightly", at(days=1, hours=3)) == at(days=1, hours=3).isoformat()
+    assert len(ws.store.slots("nightly")) == 2
+
+
+def test_a_dataset_trigger_edited_on_the_same_dataset_keeps_counting(ws: Workspace, target: str) -> None:
+    train = Dataset("train", np.zeros((10, 1)), ids=[f"t{i}" for i in range(10)]).save(workspace=ws)
+    trigger = schedules.dataset_trigger(ws.store, "train", 50)
+    schedules.add_schedule(ws.store, "retrain", target, [], trigger, now=T0, created_by="ada")
+    train.append(np.zeros((30, 1)), ids=[f"n{i}" for i in range(30)]).save(workspace=ws)
+    fewer = schedules.changed_trigger(ws.store, trigger, min_new=20)
+    assert fewer == dataclasses.replace(trigger, min_new=20)  # still counting from train@1
+    schedules.edit_schedule(ws.store, "retrain", trigger=fewer, now=at(hours=1))
+    assert fire(ws, "retrain", at(hours=2)) == "train@2"
+
+
+def test_edits_are_checked_like_new_schedules(ws: Workspace, target: str) -> None:
+    current = nightly(ws, target, "--label", "x")
+    with pytest.raises(UsageError, match="has no parameter --nope"):
+        schedules.edit_schedule(ws.store, "nightly", params=["--nope", "1"], now=T0)
+    with pytest.raises(UsageError, match="not both"):
+        schedules.changed_trigger(ws.store, current.trigger, cron="@daily", dataset="train")
+    with pytest.raises(UsageError, match="needs a dataset and a number"):
+        schedules.changed_trigger(ws.store, current.trigger, dataset="train")
+    with pytest.raises(UsageError, match="give the cron expression too"):
+        schedules.changed_trigger(ws.store, schedules.dataset_trigger(ws.store, "d", 5), timezone="UTC")
+    assert schedules.edit_schedule(ws.store, "nightly", now=T0) == current  # nothing to change
+    relabeled = schedules.edit_schedule(ws.store, "nightly", params=["--label", "y"], now=T0)
+    assert relabeled.params == ("--label", "y") and relabeled.target == current.target
 
 
 def test_schedules_check_their_target_and_parameters_when_added(ws: Workspace, target: str) -> None:

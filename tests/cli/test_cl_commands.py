@@ -122,6 +122,25 @@ def test_schedule_add_ls_pause_resume_history_remove(home: Path, tmp_path: Path)
     assert "no schedules" in invoke("schedule", "ls")[1]
 
 
+def test_schedule_edit_changes_only_what_is_given_and_keeps_the_history(home: Path, tmp_path: Path) -> None:
+    target = tmp_path / f"nightly_{uuid.uuid4().hex[:8]}.py"
+    target.write_text("import loopline\n\n@loopline.func\ndef pipeline(n: int = 1) -> int:\n    return n\n")
+    assert invoke("schedule", "add", "nightly", "--cron", "0 2 * * *", str(target), "--n", "3")[0] == 0
+    code, output = invoke("schedule", "edit", "nightly", "--cron", "30 3 * * *")
+    assert code == 0, output
+    assert "edited schedule nightly: cron 30 3 * * *" in output and "03:30 UTC" in output
+    code, output = invoke("schedule", "edit", "nightly", "--timezone", "Europe/Paris")
+    assert code == 0 and "cron 30 3 * * * (Europe/Paris)" in output, output
+    assert invoke("schedule", "edit", "nightly", str(target), "--n", "5")[0] == 0
+    schedule = Workspace.open().store.get_schedule("nightly")
+    assert (schedule.trigger.expression, schedule.params) == ("30 3 * * *", ("--n", "5"))  # type: ignore[union-attr]
+    assert "nothing to change" in invoke("schedule", "edit", "nightly")[1]
+    assert "has no parameter --m" in invoke("schedule", "edit", "nightly", str(target), "--m", "1")[1]
+    assert "not both" in invoke("schedule", "edit", "nightly", "--cron", "@daily", "--min-new", "3")[1]
+    assert "unknown option --cronn" in invoke("schedule", "edit", "nightly", "--cronn", "@daily")[1]
+    assert "no schedule named 'weekly'" in invoke("schedule", "edit", "weekly", "--cron", "@daily")[1]
+
+
 def test_schedule_add_explains_mistakes(home: Path, tmp_path: Path) -> None:
     target = tmp_path / f"nightly_{uuid.uuid4().hex[:8]}.py"
     target.write_text("import loopline\n\n@loopline.func\ndef pipeline(n: int = 1) -> int:\n    return n\n")

@@ -123,7 +123,9 @@ def test_a_record_page_keeps_what_someone_started_typing(
     assert field.input_value() == "0.25"
 
 
-def test_a_schedule_is_added_from_the_schedules_page(page: Any, guarded: httpx.Client, shots: Path) -> None:
+def test_a_schedule_is_added_then_edited_from_the_schedules_page(
+    page: Any, guarded: httpx.Client, shots: Path
+) -> None:
     from loopline.server import showcase
 
     page.goto("/schedules")
@@ -140,6 +142,17 @@ def test_a_schedule_is_added_from_the_schedules_page(page: Any, guarded: httpx.C
     row = page.locator('tr[data-schedule="browser-nightly"]')
     row.wait_for()
     assert "cron 0 3 * * mon-fri (America/New_York)" in row.inner_text()
+    row.get_by_role("button", name="Edit").click()  # the same form, filled in, edits it
+    assert form.get_by_label("Parameters").input_value() == "--rows 50"
+    assert form.get_by_label("Name").get_attribute("readonly") is not None
+    form.get_by_label("cron expression").fill("30 4 * * *")
+    form.get_by_label("Parameters").fill("--rows 60")
+    page.screenshot(path=shots / "schedule-edit.png")
+    form.get_by_role("button", name="Save changes").click()
+    page.locator(
+        'tr[data-schedule="browser-nightly"]', has_text="cron 30 4 * * * (America/New_York)"
+    ).wait_for()
+    assert "--rows 60" in page.locator('tr[data-schedule="browser-nightly"]').inner_text()
     assert guarded.post("/api/v1/schedules/browser-nightly/remove").status_code == 200
 
 

@@ -163,6 +163,28 @@ def test_a_schedule_is_added_through_the_api_after_its_target_is_checked_elsewhe
         assert guarded.post(f"/api/v1/schedules/{name}/remove").status_code == 200
 
 
+def test_a_schedule_is_edited_through_the_api_keeping_its_history(
+    guarded: httpx.Client, registry: Registry
+) -> None:
+    url = "/api/v1/schedules/nightly-digits/edit"
+    before = guarded.get("/api/v1/schedules").json()
+    history = next(s for s in before if s["name"] == "nightly-digits")["last_runs"]
+    edited = guarded.post(url, json={"cron": "15 4 * * *", "timezone": "Asia/Tokyo"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["trigger"] == "cron 15 4 * * * (Asia/Tokyo)"
+    assert edited.json()["last_runs"] == history
+    for problem, fix in [
+        ({"params": ["--nope", "1"]}, "no parameter --nope"),
+        ({"cron": "0 2 * * *", "min_new": 3}, "not both"),
+        ({"webhooks": ["ftp://x"]}, "must start with http"),
+    ]:
+        refused = guarded.post(url, json=problem)
+        assert refused.status_code == 400 and fix in refused.json()["detail"], (problem, refused.text)
+    assert guarded.post("/api/v1/schedules/no-such/edit", json={"cron": "@daily"}).status_code == 404
+    restored = guarded.post(url, json={"cron": "0 2 * * *", "timezone": "UTC"})
+    assert restored.json()["trigger"] == "cron 0 2 * * *"
+
+
 def test_the_schedules_page_shows_next_slot_and_last_runs(http: httpx.Client, registry: Registry) -> None:
     page = http.get("/schedules").text
     row = page[page.index('data-schedule="nightly-digits"') :]

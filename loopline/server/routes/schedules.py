@@ -1,7 +1,8 @@
-"""`/api/v1/schedules`: list and add schedules; pause, resume, remove (state-changing: token-guarded).
+"""`/api/v1/schedules`: list and add schedules; edit, pause, resume, remove (state-changing:
+token-guarded).
 
-Adding one checks its target in a fresh interpreter (`check_target_elsewhere`): the server never
-imports user code into its own process.
+Adding or editing one checks its target in a fresh interpreter (`check_target_elsewhere`): the
+server never imports user code into its own process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from loopline.cl.store import CLStore
 from loopline.core.records import utcnow
 from loopline.engine.launch import current_user
 from loopline.errors import UsageError
-from loopline.server.schemas import DoneOut, ErrorOut, ScheduleIn, ScheduleOut
+from loopline.server.schemas import DoneOut, ErrorOut, ScheduleEdit, ScheduleIn, ScheduleOut
 from loopline.server.state import ServerState, server_state
 
 router = APIRouter(
@@ -75,6 +76,39 @@ def _trigger(store: CLStore, body: ScheduleIn) -> Trigger:
     if body.min_new is None:
         raise UsageError("a dataset trigger needs min_new (how many new examples start a run)")
     return schedules.dataset_trigger(store, body.dataset, body.min_new)
+
+
+@router.post(
+    "/{name}/edit",
+    response_model=ScheduleOut,
+    summary="Change a schedule's pipeline, parameters, trigger or webhooks; its history stays",
+)
+async def edit(name: str, body: ScheduleEdit, state: State) -> ScheduleOut:
+    store = state.workspace.store
+    current = store.get_schedule(name)
+    trigger = schedules.changed_trigger(
+        store,
+        current.trigger,
+        cron=body.cron,
+        timezone=body.timezone,
+        dataset=body.dataset,
+        min_new=body.min_new,
+    )
+    webhooks = (
+        None if body.webhooks is None else [check_webhook(url, body.webhook_format) for url in body.webhooks]
+    )
+    await asyncio.to_thread(
+        schedules.edit_schedule,
+        store,
+        name,
+        now=utcnow(),
+        target=body.target,
+        params=body.params,
+        trigger=trigger,
+        webhooks=webhooks,
+        check=schedules.check_target_elsewhere,
+    )
+    return _out(state, name)
 
 
 @router.post(

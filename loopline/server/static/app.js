@@ -92,6 +92,9 @@
     if (sort) sortTable(sort);
     const post = event.target.closest("button[data-post]");
     if (post) postAction(post);
+    const edit = event.target.closest("button[data-edit-schedule]");
+    if (edit) editSchedule(edit.closest("tr"));
+    if (event.target.closest("#schedule-edit-cancel")) location.reload();
     const diff = event.target.closest("button[data-diff-go]");
     if (diff) location.href = `${diff.dataset.diffGo}${$("#diff-old").value}/${$("#diff-new").value}`;
   });
@@ -725,30 +728,60 @@
     focus();
   }
 
-  // -- schedules page: the form that adds one ------------------------------------------------------
+  // -- schedules page: the form that adds one, or edits one ---------------------------------------
 
   // "--name 'a b' --n 3" -> ["--name", "a b", "--n", "3"] (quotes group words, as in a shell)
   function shellWords(text) {
     return (text.match(/"[^"]*"|'[^']*'|\S+/g) || []).map((word) => word.replace(/^(["'])(.*)\1$/, "$2"));
   }
 
+  // The inverse, for showing recorded parameters in the form.
+  function shellQuote(word) {
+    if (word && !/[\s"']/.test(word)) return word;
+    return word.includes('"') ? `'${word}'` : `"${word}"`;
+  }
+
   // Delegated from the document: the page may have been read again since it loaded.
   document.addEventListener("submit", (event) => {
     if (event.target.id !== "schedule-form") return;
     event.preventDefault();
-    addSchedule(event.target);
+    saveSchedule(event.target);
   });
 
-  async function addSchedule(form) {
+  // "Edit" fills the add form with a schedule's row and turns it into an edit form.
+  function editSchedule(row) {
+    const editor = $("#schedule-editor");
+    const form = $("#schedule-form", editor);
+    const fields = form.elements;
+    const d = row.dataset;
+    form.dataset.edit = d.schedule;
+    fields.name.value = d.schedule;
+    fields.name.readOnly = true;
+    fields.target.value = d.target;
+    fields.params.value = JSON.parse(d.params).map(shellQuote).join(" ");
+    fields.kind.value = d.cron !== undefined ? "cron" : "dataset";
+    fields.cron.value = d.cron || "";
+    fields.timezone.value = d.timezone || "UTC";
+    fields.dataset.value = d.dataset || "";
+    fields.min_new.value = d.minNew || "";
+    fields.webhook.value = fields.webhook.dataset.initial = d.webhook || "";
+    fields.webhook_format.value = d.webhookFormat || "json";
+    const several = Number(d.webhooks) > 1;
+    fields.webhook.disabled = several;
+    if (several) fields.webhook.placeholder = `${d.webhooks} webhooks: change them with loopline schedule edit`;
+    $("summary", editor).textContent = `Edit ${d.schedule}`;
+    $("button[type=submit]", form).textContent = "Save changes";
+    $("#schedule-edit-cancel").hidden = false;
+    editor.open = true;
+    editor.scrollIntoView({ block: "nearest" });
+    fields.target.focus();
+  }
+
+  async function saveSchedule(form) {
     const fields = new FormData(form);
     const text = (name) => String(fields.get(name) || "").trim();
-    const body = {
-      name: text("name"),
-      target: text("target"),
-      params: shellWords(text("params")),
-      webhooks: text("webhook") ? [text("webhook")] : [],
-      webhook_format: text("webhook_format") || "json",
-    };
+    const editing = form.dataset.edit;
+    const body = { target: text("target"), params: shellWords(text("params")) };
     if (fields.get("kind") === "dataset") {
       body.dataset = text("dataset");
       body.min_new = /^\d+$/.test(text("min_new")) ? Number(text("min_new")) : null;
@@ -756,11 +789,22 @@
       body.cron = text("cron");
       body.timezone = text("timezone") || "UTC";
     }
+    const webhook = form.elements.webhook;
+    if (!editing || (!webhook.disabled && text("webhook") !== webhook.dataset.initial)) {
+      body.webhooks = text("webhook") ? [text("webhook")] : [];
+      body.webhook_format = text("webhook_format") || "json";
+    }
     const button = $("button[type=submit]", form);
     button.disabled = true;
     try {
-      await api("POST", "/api/v1/schedules", body);
-      sessionStorage.setItem("loopline-toast", `schedule ${body.name} added`);
+      if (editing) {
+        await api("POST", `/api/v1/schedules/${encodeURIComponent(editing)}/edit`, body);
+        sessionStorage.setItem("loopline-toast", `schedule ${editing} saved`);
+      } else {
+        body.name = text("name");
+        await api("POST", "/api/v1/schedules", body);
+        sessionStorage.setItem("loopline-toast", `schedule ${body.name} added`);
+      }
       location.reload();
     } catch (error) {
       toast(error.message, true);
