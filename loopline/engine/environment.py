@@ -52,6 +52,16 @@ class StoreCache(RunHooks):
         return hit
 
 
+@dataclasses.dataclass(frozen=True)
+class RerunPlan:
+    """A rerun from an earlier run: the earlier runs it reuses (by reuse key), and the reuse keys
+    it must execute again, cache or not (the chosen run, what it nests, what is downstream of
+    it, and their parents)."""
+
+    reuse: Mapping[str, RunRecord] = dataclasses.field(default_factory=dict)
+    redo: frozenset[str] = frozenset()
+
+
 @dataclasses.dataclass
 class RunEnvironment:
     artifacts: ArtifactStore
@@ -61,7 +71,7 @@ class RunEnvironment:
     runner_id: str | None = None
     cache_namespace: str | None = None
     cache: StoreCache | None = None
-    reuse: dict[str, RunRecord] = dataclasses.field(default_factory=dict)
+    rerun: RerunPlan = RerunPlan()
     describe_root: Callable[[RunRecord, Future[Any]], RunRecord] = lambda run, future: run
     gpu_detector: Callable[[], list[int]] = list
     _executors: Mapping[str, Executor] = dataclasses.field(default_factory=dict)
@@ -121,8 +131,11 @@ class RunEnvironment:
 
     def reusable(self, run: RunRecord, cache_enabled: bool) -> RunRecord | None:
         """An earlier run whose output this run can take instead of executing."""
-        if self.reuse:
-            earlier = self.reuse.get(reuse_key(run))
+        if self.rerun.reuse or self.rerun.redo:
+            key = reuse_key(run)
+            if key in self.rerun.redo:
+                return None
+            earlier = self.rerun.reuse.get(key)
             if earlier is not None and earlier.output_id and self.artifacts.exists(earlier.output_id):
                 return earlier
         if cache_enabled and self.cache is not None and run.cache_key:

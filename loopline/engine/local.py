@@ -13,7 +13,7 @@ from typing import Any
 from loopline.core.clock import Clock, SystemClock
 from loopline.core.records import RunFilter, RunRecord
 from loopline.engine import capture
-from loopline.engine.environment import RunEnvironment, StoreCache, reuse_key
+from loopline.engine.environment import RerunPlan, RunEnvironment, StoreCache, reuse_key
 from loopline.engine.executors import Executor, StepReporter, ThreadExecutor
 from loopline.engine.gpu import visible_gpu_ids
 from loopline.engine.hooks import HookList, RunHooks
@@ -113,7 +113,7 @@ class LocalRunner(Runner):
                 runner_id=runner_id,
                 cache_namespace=self.cache_namespace,
                 cache=cache if self.use_cache else None,
-                reuse=rerun_reuse_map(metadata, self.rerun_from) if self.rerun_from else {},
+                rerun=rerun_plan(metadata, self.rerun_from) if self.rerun_from else RerunPlan(),
                 describe_root=_describe_root,
                 gpu_detector=visible_gpu_ids,
             )
@@ -155,9 +155,10 @@ def pipeline_runs(metadata: MetadataStore, root_id: str) -> list[RunRecord]:
             return runs
 
 
-def rerun_reuse_map(metadata: MetadataStore, run_id: str) -> dict[str, RunRecord]:
-    """Earlier runs a rerun from `run_id` may reuse: all successful runs of that pipeline except
-    `run_id`, everything nested in it, everything that consumed their outputs, and their parents."""
+def rerun_plan(metadata: MetadataStore, run_id: str) -> RerunPlan:
+    """A rerun from `run_id`: it executes again `run_id`, everything nested in it, everything that
+    consumed their outputs, and their parents (cache or not), and may reuse every other
+    successful run of that pipeline."""
     target = metadata.get_run(run_id)
     runs = {r.id: r for r in pipeline_runs(metadata, target.root_id)}
     children: dict[str, list[str]] = collections.defaultdict(list)
@@ -183,8 +184,9 @@ def rerun_reuse_map(metadata: MetadataStore, run_id: str) -> dict[str, RunRecord
         parent = runs[current].parent_id if current in runs else None
         if parent:
             work.append((parent, False))
-    return {
+    reuse = {
         reuse_key(run): run
         for run in runs.values()
         if run.id not in invalid and run.state.is_success and run.output_id
     }
+    return RerunPlan(reuse, frozenset(reuse_key(runs[i]) for i in invalid if i in runs))
