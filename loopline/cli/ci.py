@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,12 @@ def ci(args: tuple[str, ...]) -> None:
     except (LooplineError, OSError) as error:  # misuse, or a file that cannot be written
         click.echo(f"error: {error}", err=True)
         code = gate.EXIT_ERROR
+    except Exception:  # noqa: BLE001 - the pipeline's own code failed to load (a syntax error, an import that raises)
+        traceback.print_exc()
+        click.echo(
+            "error: the pipeline's file could not be loaded (see above); this is not a regression", err=True
+        )
+        code = gate.EXIT_ERROR
     sys.exit(code)
 
 
@@ -125,6 +132,11 @@ def run_gate(args: list[str]) -> int:
     ci_options, remaining = take_ci_options(leading + rest, reserved)
     run_options, params = take_run_options(remaining, reserved)
     kwargs = parse_params(function, split_params(params))
+    for option, path in (("--junit", ci_options.junit), ("--summary", ci_options.summary)):
+        if path is not None and not path.absolute().parent.is_dir():
+            raise UsageError(
+                f"{option} {path}: the folder {path.absolute().parent} does not exist; create it first"
+            )
     webhooks = ci_options.webhook_list()
     token = None
     if ci_options.github_status is not None:

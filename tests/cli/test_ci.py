@@ -127,6 +127,17 @@ def test_misuse_exits_2_with_the_reason(home: Path, gate: Path) -> None:
     assert "has no parameter --nope" in invoke(str(gate), "--nope", "1")[1]
     code, output = invoke(str(gate), "--github-status", "octo/repo")
     assert code == 2 and "needs a token in LOOPLINE_GITHUB_TOKEN or GITHUB_TOKEN" in output
+    code, output = invoke(str(gate), "--junit", "/no/such/folder/junit.xml")
+    assert code == 2 and "the folder /no/such/folder does not exist" in output
+    assert "PASS" not in output  # refused before the pipeline ran
+
+
+@pytest.mark.parametrize("source", ["def pipeline(:\n", "raise RuntimeError('no GPU here')\n"])
+def test_a_pipeline_file_that_cannot_load_exits_2_not_1(home: Path, tmp_path: Path, source: str) -> None:
+    broken = tmp_path / f"broken_{uuid.uuid4().hex[:8]}.py"
+    broken.write_text(source)
+    code, output = invoke(str(broken))
+    assert code == 2 and "this is not a regression" in output
 
 
 def test_the_commit_status_is_sent_to_github(
