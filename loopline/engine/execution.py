@@ -15,7 +15,7 @@ from typing import Any
 
 from loopline.core.records import ArtifactRecord, ErrorInfo
 from loopline.engine import capture
-from loopline.engine.structure import deferred_leaves
+from loopline.engine.structure import deferred_leaves, warn_unused
 from loopline.errors import LooplineError
 from loopline.sdk.context import Context, MetricSink, StepScope, step_scope
 from loopline.sdk.function import Function
@@ -88,6 +88,7 @@ def execute_step(
         }
         with step_scope(scope), capture.capturing(on_log):
             output = task.function.execute(inputs)
+            warn_unused(task.function, scope.created, output)
         if deferred_leaves(output):
             task.function.check_output(output)  # declared types of the returned futures
             return StepResult(task.run_id, task.attempt, nested=output)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
 from collections.abc import Callable
 from typing import Any
 
+from loopline.errors import LooplineWarning
+from loopline.sdk.function import Function
 from loopline.sdk.future import AbstractFuture, Future, Projection
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
@@ -67,3 +70,33 @@ def substitute(value: Any, resolve: Callable[[AbstractFuture[Any]], Any]) -> Any
             object.__setattr__(clone, field.name, substitute(getattr(value, field.name), resolve))
         return clone
     return value
+
+
+def unused_futures(created: list[object], output: Any) -> list[Future[Any]]:
+    """The futures in `created` that `output` does not lead to (directly or through the inputs
+    of the futures it holds): they would never run."""
+    reached: set[str] = set()
+    work = deferred_leaves(output)
+    while work:
+        future = root_future(work.pop())
+        if future.id not in reached:
+            reached.add(future.id)
+            work += deferred_leaves(future.kwargs)
+    return [f for f in created if isinstance(f, Future) and f.id not in reached]
+
+
+def warn_unused(parent: Function[..., Any], created: list[object], output: Any) -> None:
+    """Warn, at the definition of `parent`, that funcs called in its body will not run: their
+    futures were neither returned nor passed to a func whose future was."""
+    unused = unused_futures(created, output) if created else []
+    if unused:
+        names = ", ".join(dict.fromkeys(f"{f.function.name}()" for f in unused))
+        code = parent.fn.__code__
+        warnings.warn_explicit(
+            f"{parent.name}() called {names} but neither returned the result nor passed it to "
+            "another func that it returns, so it will not run. Return it (e.g. in a tuple or a "
+            "dataclass) or pass it as an input to a func whose future is returned",
+            LooplineWarning,
+            code.co_filename,
+            code.co_firstlineno,
+        )

@@ -25,6 +25,7 @@ class Context:
 class StepScope:
     context: Context
     log_metric: MetricSink
+    created: list[object] = dataclasses.field(default_factory=list)  # futures the body made
 
 
 _CURRENT: ContextVar[StepScope | None] = ContextVar("loopline_step", default=None)
@@ -38,6 +39,14 @@ def step_scope(scope: StepScope) -> Iterator[None]:
         yield
     finally:
         _CURRENT.reset(token)
+
+
+def note_created(future: object) -> None:
+    """Called for every new Future: inside a func body, the step remembers it (to tell about
+    futures that were never returned nor passed on, and so never run)."""
+    scope = _CURRENT.get()
+    if scope is not None:
+        scope.created.append(future)
 
 
 def _current(what: str) -> StepScope:

@@ -22,6 +22,7 @@ from loopline.errors import (
     UnsupportedFutureOperation,
     UsageError,
 )
+from loopline.sdk.context import note_created
 from loopline.sdk.resources import ResourceRequirements, RetrySettings
 
 if TYPE_CHECKING:
@@ -258,6 +259,7 @@ class Future(AbstractFuture[R]):
         object.__setattr__(self, "function", function)
         object.__setattr__(self, "kwargs", kwargs)
         object.__setattr__(self, "props", props)
+        note_created(self)
 
     @property
     def declared_type(self) -> Any:
