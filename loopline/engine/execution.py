@@ -63,7 +63,9 @@ def error_info(error: BaseException) -> ErrorInfo:
     """The exception as a record: type, message and a traceback without Loopline's frames."""
     frames = traceback.extract_tb(error.__traceback__)
     user_frames = [f for f in frames if not f.filename.startswith((_ENGINE_DIR, _SDK_DIR))]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(user_frames)]
+    lines = (
+        ["Traceback (most recent call last):\n", *traceback.format_list(user_frames)] if user_frames else []
+    )
     lines += traceback.format_exception_only(type(error), error)
     cls = type(error)
     name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"

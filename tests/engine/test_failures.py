@@ -212,3 +212,15 @@ def test_max_parallelism_limits_concurrent_steps(home) -> None:  # type: ignore[
 
     loopline.LocalRunner(home=home, max_parallelism=2, echo=False).run(many())
     assert max(peak) <= 2
+
+
+def test_an_error_raised_by_loopline_itself_has_no_empty_traceback() -> None:
+    from loopline.engine.execution import error_info
+    from loopline.errors import UsageError
+
+    try:
+        raise UsageError("the output of f() is not an int")
+    except UsageError as error:
+        error.__traceback__ = None  # as when every frame is Loopline's own
+        info = error_info(error)
+    assert info.traceback == "loopline.errors.UsageError: the output of f() is not an int\n"
