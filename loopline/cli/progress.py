@@ -16,7 +16,9 @@ from rich.text import Text
 from loopline.core.records import RunRecord, RunState
 from loopline.engine.hooks import RunHooks
 
-STYLE = {
+STYLE = {  # one per RunState (a test checks)
+    RunState.CREATED: "dim",
+    RunState.READY: "blue",
     RunState.SUCCEEDED: "green",
     RunState.CACHED: "cyan",
     RunState.FAILED: "red",
@@ -25,6 +27,7 @@ STYLE = {
     RunState.RETRYING: "magenta",
     RunState.CANCELLED: "red",
     RunState.ABANDONED: "red",
+    RunState.ORPHANED: "red",
 }
 
 

@@ -9,12 +9,16 @@ from typing import Any
 import click
 
 from loopline.cli.progress import TerminalProgress
+from loopline.cli.runs import resolve_run_id
+from loopline.client import Client
 from loopline.core.serialization import short_repr
+from loopline.core.types import type_name
 from loopline.engine.local import LocalRunner
 from loopline.engine.run_options import take_run_options, takes_value
-from loopline.errors import PipelineRunError, UsageError
+from loopline.errors import LooplineError, PipelineRunError, UsageError
+from loopline.sdk.function import Function
 from loopline.sdk.future import Future
-from loopline.sdk.targets import DEFAULT_FUNC, Target, parse_params, split_params
+from loopline.sdk.targets import DEFAULT_FUNC, Target, flag, parse_params, split_params
 
 RUN_OPTIONS = """\b
 Loopline's own options (before or after TARGET; after it, a func parameter of the same name wins):
@@ -59,8 +63,16 @@ def run(args: tuple[str, ...]) -> None:
         runpy.run_path(str(parsed.file), run_name="__main__")
         return
     function = parsed.load()
+    if "-h" in rest or ("--help" in rest and "help" not in function.signature.parameters):
+        click.echo(func_help(target, function))
+        return
     options, params = take_run_options(leading + rest, set(function.signature.parameters))
     kwargs = parse_params(function, split_params(params))
+    if options.rerun_from is not None:
+        try:
+            options.rerun_from = resolve_run_id(Client().metadata, options.rerun_from).id
+        except LooplineError as error:
+            raise UsageError(f"--rerun-from: {error}") from None
     future: Future[Any] = function(**kwargs)
     future.set(name=options.run_name, tags=options.tags or None)
     run_pipeline(future, options.runner())
@@ -74,6 +86,34 @@ def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
     if i >= len(args):
         raise UsageError("missing TARGET: loopline run FILE.py[:FUNC] [--PARAM VALUE ...]")
     return args[:i], args[i], args[i + 1 :]
+
+
+def func_help(target: str, function: Function[..., Any]) -> str:
+    """`loopline run FILE.py --help`: what the func does, its parameters and the run options."""
+    summary = (function.docstring or "").split("\n\n")[0]
+    params = {
+        f"{flag(name)} {type_name(function.hints[name])}": (
+            "required" if p.default is p.empty else f"default: {short_repr(p.default, 60)}"
+        )
+        for name, p in function.signature.parameters.items()
+    }
+    width = max(map(len, params), default=0)
+    run_options = [
+        line.strip().split("  ")[0] for line in RUN_OPTIONS.splitlines() if line.startswith("  --")
+    ]
+    return "\n".join(
+        [
+            f"Usage: loopline run {target} [--PARAM VALUE ...]",
+            "",
+            f"Runs {function.name}():" if summary else f"Runs {function.name}().",
+            *(f"  {line}" for line in summary.splitlines()),
+            "",
+            "Parameters:" if params else "Parameters: none",
+            *(f"  {spec:<{width}}  {about}" for spec, about in params.items()),
+            "",
+            f"Run options: {', '.join(run_options)} (see: loopline run --help)",
+        ]
+    )
 
 
 def run_pipeline(future: Future[Any], runner: LocalRunner) -> Any:

@@ -56,7 +56,8 @@ def _duration(run: RunRecord) -> str:
 
 
 def _state(run: RunRecord) -> str:
-    return f"[{STYLE.get(run.state, '')}]{run.state.value}[/]"
+    style = STYLE.get(run.state)
+    return f"[{style}]{run.state.value}[/]" if style else run.state.value
 
 
 @click.group()
@@ -77,7 +78,9 @@ def runs() -> None:
 @click.option("--pipeline", help="Only runs of this pipeline (module.function).")
 @click.option("--search", help="Free text over ids, names, functions and tags.")
 @click.option("--all", "nested", is_flag=True, help="Include nested runs, not only pipelines.")
-@click.option("--limit", default=20, show_default=True, help="How many runs to show.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to show."
+)
 def ls(
     states: Sequence[str],
     name: str | None,

@@ -9,6 +9,7 @@ from typing import TypeVar
 from loopline.engine.environment import RunEnvironment
 from loopline.engine.machine import PipelineExecution
 from loopline.errors import UsageError
+from loopline.sdk.targets import check_not_importing_target
 
 R = TypeVar("R")
 
@@ -25,6 +26,7 @@ class Runner:
 
         Raises `PipelineRunError` (chained to the step's own exception) when a step fails.
         """
+        check_not_importing_target()
         with self._environment() as env:
             execution = PipelineExecution(env)
             env.start(execution)

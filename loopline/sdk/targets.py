@@ -7,6 +7,8 @@ worker processes can import it again), and turn `--param value` pairs into typed
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import enum
@@ -15,15 +17,39 @@ import json
 import sys
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from loopline.core.types import TypeMismatch, check_value, type_name
-from loopline.errors import UsageError
+from loopline.errors import LooplineError, UsageError
 from loopline.sdk.function import Function
 
 DEFAULT_FUNC = "pipeline"
+
+_importing: contextvars.ContextVar[Path | None] = contextvars.ContextVar("importing_target", default=None)
+
+
+@contextlib.contextmanager
+def importing_target(file: Path) -> Iterator[None]:
+    """Marks the import of a target file, during which no pipeline may start (see below)."""
+    token = _importing.set(file)
+    try:
+        yield
+    finally:
+        _importing.reset(token)
+
+
+def check_not_importing_target() -> None:
+    """Called as a runner starts. A pipeline run by a target file at import time would run
+    again when `loopline run` calls the func, and its steps can deadlock on the import lock
+    that the import holds (pickling a class of that file waits for the import to finish)."""
+    file = _importing.get()
+    if file is not None:
+        raise UsageError(
+            f"{file.name} runs a pipeline when it is imported; put that under "
+            '`if __name__ == "__main__":` so that `loopline run` can import the file'
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,9 +98,26 @@ class Target:
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         try:
-            return importlib.import_module(name)
+            with importing_target(self.file):
+                module = importlib.import_module(name)
         except ImportError as exc:
             raise UsageError(f"cannot import {self.file} as module {name!r}: {exc}") from exc
+        found = getattr(module, "__file__", None)
+        if found is None or Path(found).resolve() != self.file.resolve():
+            raise UsageError(self._shadowed_message(name, found))
+        return module
+
+    def _shadowed_message(self, name: str, found: str | None) -> str:
+        # Worker processes import funcs by module name, so the file must be importable as `name`.
+        if name.partition(".")[0] in sys.stdlib_module_names:
+            return (
+                f"{self.file.name} has the name of Python's own module {name!r}, which is imported "
+                f"instead of the file; rename the file (e.g. to {self.file.stem}_pipeline.py)"
+            )
+        return (
+            f"importing {self.file} as module {name!r} finds {found or 'another module'} instead; "
+            "rename the file"
+        )
 
     def load(self) -> Function[..., Any]:
         module = self.import_module()
@@ -90,6 +133,10 @@ class Target:
 
 
 # -- parameters ------------------------------------------------------------------------------
+
+
+class _ValueProblem(ValueError):
+    """A parameter value that cannot work, said in full (`parse_params` only adds the --flag)."""
 
 
 def split_params(args: Sequence[str]) -> dict[str, str | None]:
@@ -119,12 +166,12 @@ def parse_params(function: Function[..., Any], raw: dict[str, str | None]) -> di
     signature = function.signature
     unknown = sorted(set(raw) - set(signature.parameters))
     if unknown:
-        valid = ", ".join(f"--{p.replace('_', '-')}" for p in signature.parameters) or "none"
+        valid = ", ".join(map(flag, signature.parameters)) or "none"
         raise UsageError(
-            f"{function.name}() has no parameter {', '.join('--' + u for u in unknown)}; its parameters: {valid}"
+            f"{function.name}() has no parameter {', '.join(map(flag, unknown))}; its parameters: {valid}"
         )
     missing = [
-        f"--{name.replace('_', '-')} ({type_name(function.hints[name])})"
+        f"{flag(name)} ({type_name(function.hints[name])})"
         for name, p in signature.parameters.items()
         if p.default is p.empty and name not in raw
     ]
@@ -135,11 +182,18 @@ def parse_params(function: Function[..., Any], raw: dict[str, str | None]) -> di
         annotation = function.hints[name]
         try:
             values[name] = check_value(parse_value(text, annotation), annotation)
+        except _ValueProblem as exc:
+            raise UsageError(f"{flag(name)}: {exc}") from None
         except (ValueError, TypeMismatch, json.JSONDecodeError) as exc:
             raise UsageError(
-                f"--{name.replace('_', '-')}: cannot read {text!r} as {type_name(annotation)}: {exc}"
+                f"{flag(name)}: cannot read {text!r} as {type_name(annotation)}: {exc}"
             ) from None
     return values
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a parameter: `learning_rate` -> `--learning-rate`."""
+    return "--" + name.replace("_", "-")
 
 
 _TRUE = {"true", "1", "yes", "y", "on"}
@@ -160,7 +214,10 @@ def parse_value(text: str | None, annotation: Any) -> Any:
     if origin in (Union, types.UnionType):
         if text.lower() in ("none", "null") and type(None) in args:
             return None
-        for option in (a for a in args if a is not type(None)):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own error says more than "matches none"
+            return parse_value(text, options[0])
+        for option in options:  # in the annotated order: "5" is an int for Union[int, str]
             try:
                 return check_value(parse_value(text, option), option)
             except (ValueError, TypeMismatch, json.JSONDecodeError):
@@ -187,15 +244,32 @@ def parse_value(text: str | None, annotation: Any) -> Any:
             if str(option) == text:
                 return option
         raise ValueError(f"choose one of {', '.join(map(str, args))}")
+    from loopline.cl.datasets import Dataset  # here: most pipelines never need it
+
+    if isinstance(annotation, type) and issubclass(annotation, Dataset):
+        return _load_dataset(text, annotation)
     return from_json(json.loads(text), annotation)
+
+
+def _load_dataset(ref: str, cls: Any) -> Any:
+    """A saved dataset by `NAME@VERSION`, or by `NAME` for its latest version."""
+    from loopline.cl.datasets import parse_ref
+
+    try:
+        parse_ref(ref, "dataset")
+    except UsageError:
+        raise _ValueProblem("give a dataset as NAME@VERSION, e.g. digits-train@3") from None
+    try:
+        return cls.load(ref)
+    except LooplineError as exc:  # no such dataset or version: the store says which exist
+        raise _ValueProblem(str(exc)) from None
 
 
 def from_json(data: Any, annotation: Any) -> Any:
     """Rebuild tuples, sets and dataclasses from parsed JSON, following the annotation."""
     origin, args = get_origin(annotation), get_args(annotation)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation) and isinstance(data, dict):
-        hints = typing.get_type_hints(annotation)
-        return annotation(**{k: from_json(v, hints.get(k, Any)) for k, v in data.items()})
+        return _dataclass_from_json(data, annotation)
     if origin is tuple and isinstance(data, list):
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(from_json(v, args[0]) for v in data)
@@ -219,3 +293,26 @@ def from_json(data: Any, annotation: Any) -> Any:
     if annotation is float and isinstance(data, int):
         return float(data)
     return data
+
+
+def _dataclass_from_json(data: dict[str, Any], cls: type) -> Any:
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    names = [f.name for f in fields]
+    unknown = [key for key in data if key not in names]
+    if unknown:
+        raise _ValueProblem(f"unknown {_fields(unknown)} for {cls.__name__} (its fields: {', '.join(names)})")
+    missing = [
+        f.name
+        for f in fields
+        if f.name not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise _ValueProblem(f"missing {_fields(missing)} for {cls.__name__}")
+    hints = typing.get_type_hints(cls)
+    return cls(**{k: from_json(v, hints.get(k, Any)) for k, v in data.items()})
+
+
+def _fields(names: list[str]) -> str:
+    return ("field " if len(names) == 1 else "fields ") + ", ".join(map(repr, names))

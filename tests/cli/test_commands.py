@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,25 +13,62 @@ from click.testing import CliRunner
 
 import loopline
 from loopline.cli.main import cli
+from loopline.core.records import RunRecord, RunState, WriteBatch, utcnow
+from loopline.storage.base import ArtifactStore, MetadataStore
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello" / "pipeline.py"
 
 
-def loopline_cmd(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def loopline_cmd(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`loopline ARGS` in a process group of its own, so a timeout stops its step workers too."""
     env = {**os.environ, "LOOPLINE_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "loopline.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    command = [sys.executable, "-m", "loopline.cli.main", *args]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     return result.exit_code, result.output
+
+
+SELF_RUNNING = """\
+import dataclasses
+import loopline
+
+@dataclasses.dataclass
+class Out:
+    n: int
+
+@loopline.func(standalone=True)
+def make(n: int) -> Out:
+    return Out(n)
+
+@loopline.func
+def pipeline(n: int) -> Out:
+    return make(n)
+
+print(loopline.LocalRunner().run(pipeline(2)))
+"""
+
+
+def write_runs(
+    stores: tuple[MetadataStore, ArtifactStore], root: tuple[str, RunState], *steps: tuple[str, RunState]
+) -> None:
+    """A pipeline run and its steps, given as (id, state), written straight into the store."""
+    metadata, _ = stores
+    root_id, root_state = root
+    pipeline = RunRecord(root_id, root_id, None, "flow.pipeline", "pipeline", root_state, utcnow())
+    nested = [pipeline.replace(id=i, parent_id=root_id, name=f"step-{s.value}", state=s) for i, s in steps]
+    metadata.write(WriteBatch(runs=[pipeline, *nested]))
 
 
 @pytest.fixture
@@ -72,6 +110,52 @@ def test_usage_errors_are_one_line_and_exit_non_zero(home: Path) -> None:
     assert done.stderr.strip() == "Error: pipeline() has no parameter --nmae; its parameters: --name"
 
 
+def test_run_help_describes_the_func_and_runs_nothing(home: Path) -> None:
+    code, out = invoke("run", str(HELLO), "--help")
+    assert code == 0 and "Runs pipeline():\n  Greet someone, loudly." in out
+    assert "--name str  default: 'world'" in out and "--rerun-from RUN_ID" in out
+    assert loopline.Client(home).runs() == []
+
+
+def test_run_h_describes_the_named_func(home: Path) -> None:
+    code, out = invoke("run", f"{HELLO}:greet", "-h")
+    assert code == 0 and "Say hello." in out and "--name str  required" in out
+
+
+def test_rerun_from_takes_an_id_prefix_like_runs_show(hello_run: loopline.RunRecord, home: Path) -> None:
+    greet = loopline.Client(home).runs(name="greet")[0]
+    done = loopline_cmd(home, "run", str(HELLO), "--name", "Ada", "--rerun-from", greet.id[:8])
+    assert done.returncode == 0, done.stderr
+
+
+def test_rerun_from_an_unknown_or_ambiguous_prefix_is_explained(
+    stores: tuple[MetadataStore, ArtifactStore],
+) -> None:
+    write_runs(stores, ("abcdef01" * 4, RunState.SUCCEEDED), ("abcdef02" * 4, RunState.SUCCEEDED))
+    code, out = invoke("run", str(HELLO), "--rerun-from", "deadbeef")
+    assert code == 1 and "Error: --rerun-from: no run with id 'deadbeef'" in out
+    code, out = invoke("run", str(HELLO), "--rerun-from", "abcdef")
+    assert code == 1 and "Error: --rerun-from: 'abcdef' matches 2 runs" in out
+
+
+def test_a_file_that_runs_a_pipeline_when_imported_is_refused(home: Path, tmp_path: Path) -> None:
+    flow = tmp_path / "self_running.py"
+    flow.write_text(SELF_RUNNING)
+    done = loopline_cmd(home, "run", str(flow), "--n", "1", timeout=60)  # it used to hang
+    assert done.returncode == 1 and done.stderr.strip() == (
+        "Error: self_running.py runs a pipeline when it is imported; put that under "
+        '`if __name__ == "__main__":` so that `loopline run` can import the file'
+    )
+    assert loopline.Client(home).runs() == []
+
+
+def test_a_script_may_run_pipelines_at_top_level(home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(SELF_RUNNING.replace("def pipeline", "def steps").replace("pipeline(2)", "steps(2)"))
+    done = loopline_cmd(home, "run", str(script), timeout=60)
+    assert done.returncode == 0 and "Out(n=2)" in done.stdout, done.stderr
+
+
 def test_runs_ls_lists_pipelines(hello_run: loopline.RunRecord) -> None:
     code, out = invoke("runs", "ls")
     assert code == 0 and hello_run.id[:12] in out and "succeeded" in out
@@ -81,6 +165,23 @@ def test_runs_ls_filters(hello_run: loopline.RunRecord) -> None:
     assert "no runs match" in invoke("runs", "ls", "--state", "failed")[1]
     assert hello_run.id[:12] in invoke("runs", "ls", "--tag", "cli-test")[1]
     assert "greet" in invoke("runs", "ls", "--all")[1]
+
+
+@pytest.mark.usefixtures("home")
+def test_runs_ls_needs_a_positive_limit() -> None:
+    code, out = invoke("runs", "ls", "--limit", "0")
+    assert code == 2 and "Invalid value for '--limit': 0 is not in the range x>=1" in out
+
+
+def test_runs_in_every_state_list_and_show(stores: tuple[MetadataStore, ArtifactStore]) -> None:
+    root = "0" * 32
+    write_runs(
+        stores, (root, RunState.ORPHANED), *((f"{i:032}", state) for i, state in enumerate(RunState, 1))
+    )
+    code, listed = invoke("runs", "ls", "--all")
+    assert code == 0 and all(state.value in listed for state in RunState)
+    code, shown = invoke("runs", "show", root)
+    assert code == 0 and all(f"step-{state.value} {state.value}" in shown for state in RunState)
 
 
 def test_runs_show_draws_the_tree_by_id_prefix(hello_run: loopline.RunRecord) -> None:
@@ -93,6 +194,7 @@ def test_logs_prints_what_a_step_printed(hello_run: loopline.RunRecord, home: Pa
     assert invoke("logs", greet.id) == (0, "greeting Ada\n")
 
 
+@pytest.mark.usefixtures("home")
 def test_unknown_ids_are_explained() -> None:
     code, out = invoke("runs", "show", "deadbeefdead")
     assert code == 1 and "no run with id 'deadbeefdead'" in out

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,27 @@ def job(
     n: int, rate: float, name: str, verbose: bool, mode: Mode, config: Config, labels: list[str] | None = None
 ) -> int:
     return n
+
+
+@loopline.func
+def configure(config: Config) -> float:
+    return config.lr
+
+
+@loopline.func
+def pick(size: int | str, ids: list[int] | str = "all") -> str:
+    return str(size)
+
+
+@loopline.func
+def train(data: loopline.Dataset) -> int:
+    return len(data)
+
+
+@pytest.fixture
+def own_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a target puts its folder on sys.path; keep that from other tests."""
+    monkeypatch.setattr(sys, "path", [*sys.path])
 
 
 def parse(*args: str) -> dict[str, object]:
@@ -89,3 +113,56 @@ def test_bad_targets_are_explained(tmp_path: Path) -> None:
         Target.parse(str(tmp_path / "missing.py"))
     with pytest.raises(UsageError, match="expected FILE.py"):
         Target.parse(str(tmp_path))
+
+
+def test_dataclass_fields_are_checked_by_name() -> None:
+    with pytest.raises(
+        UsageError, match=r"^--config: unknown field 'lrr' for Config \(its fields: lr, layers\)$"
+    ):
+        parse_params(configure, {"config": '{"lrr": 1, "layers": []}'})
+    with pytest.raises(UsageError, match=r"^--config: missing field 'lr' for Config$"):
+        parse_params(configure, {"config": '{"layers": []}'})
+
+
+def test_a_union_value_takes_the_first_member_type_that_reads_it() -> None:
+    assert parse_params(pick, {"size": "5"}) == {"size": 5}
+    assert parse_params(pick, {"size": "five"}) == {"size": "five"}
+    assert parse_params(pick, {"size": "5", "ids": "[1, 2]"})["ids"] == [1, 2]
+    assert parse_params(pick, {"size": "5", "ids": "odd"})["ids"] == "odd"
+
+
+def test_a_dataset_is_given_by_name_and_version(home: Path) -> None:
+    loopline.Dataset("digits", [[0.0], [1.0]], [0, 1]).save()
+    loopline.Dataset("digits", [[0.0], [1.0], [2.0]], [0, 1, 2]).save()
+    assert parse_params(train, {"data": "digits@1"})["data"].ref == "digits@1"
+    assert parse_params(train, {"data": "digits"})["data"].ref == "digits@2"
+
+
+def test_a_malformed_or_unknown_dataset_is_explained(home: Path) -> None:
+    with pytest.raises(UsageError, match=r"^--data: give a dataset as NAME@VERSION, e.g. digits-train@3$"):
+        parse_params(train, {"data": "digits@latest"})
+    with pytest.raises(UsageError, match=r"^--data: no dataset named 'faces'"):
+        parse_params(train, {"data": "faces@1"})
+
+
+@pytest.mark.usefixtures("own_sys_path")
+def test_a_file_named_like_a_standard_module_is_explained(tmp_path: Path) -> None:
+    file = tmp_path / "random.py"
+    file.write_text("import loopline\n\n@loopline.func\ndef pipeline(x: int) -> int:\n    return x\n")
+    with pytest.raises(UsageError, match="random.py has the name of Python's own module 'random'.*rename"):
+        Target.parse(str(file)).load()
+
+
+@pytest.mark.usefixtures("own_sys_path")
+def test_a_file_shadowed_by_another_of_the_same_name_is_explained(tmp_path: Path) -> None:
+    name = f"flow_{uuid.uuid4().hex[:8]}.py"
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_text(
+            "import loopline\n\n@loopline.func\ndef pipeline() -> int:\n    return 1\n"
+        )
+    Target.parse(str(tmp_path / "first" / name)).load()
+    with pytest.raises(
+        UsageError, match=re.escape(f"finds {tmp_path / 'first' / name} instead; rename the file")
+    ):
+        Target.parse(str(tmp_path / "second" / name)).load()
