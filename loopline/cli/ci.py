@@ -17,7 +17,7 @@ from loopline.cl.notify import check_webhook, notify, pipeline_failed, regressio
 from loopline.cl.records import Webhook
 from loopline.cl.report import describe, fmt
 from loopline.cli.progress import TerminalProgress
-from loopline.cli.run import RUN_OPTIONS
+from loopline.cli.run import RUN_OPTIONS, resolve_rerun_from
 from loopline.engine.launch import git_info
 from loopline.engine.run_options import take_run_options, takes_value
 from loopline.errors import LooplineError, PipelineRunError, UsageError
@@ -132,6 +132,7 @@ def run_gate(args: list[str]) -> int:
     ci_options, remaining = take_ci_options(leading + rest, reserved)
     run_options, params = take_run_options(remaining, reserved)
     kwargs = parse_params(function, split_params(params))
+    resolve_rerun_from(run_options)
     for option, path in (("--junit", ci_options.junit), ("--summary", ci_options.summary)):
         if path is not None and not path.absolute().parent.is_dir():
             raise UsageError(

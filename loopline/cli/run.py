@@ -14,7 +14,7 @@ from loopline.client import Client
 from loopline.core.serialization import short_repr
 from loopline.core.types import type_name
 from loopline.engine.local import LocalRunner
-from loopline.engine.run_options import take_run_options, takes_value
+from loopline.engine.run_options import RunOptions, take_run_options, takes_value
 from loopline.errors import LooplineError, PipelineRunError, UsageError
 from loopline.sdk.function import Function
 from loopline.sdk.future import Future
@@ -68,11 +68,7 @@ def run(args: tuple[str, ...]) -> None:
         return
     options, params = take_run_options(leading + rest, set(function.signature.parameters))
     kwargs = parse_params(function, split_params(params))
-    if options.rerun_from is not None:
-        try:
-            options.rerun_from = resolve_run_id(Client().metadata, options.rerun_from).id
-        except LooplineError as error:
-            raise UsageError(f"--rerun-from: {error}") from None
+    resolve_rerun_from(options)
     future: Future[Any] = function(**kwargs)
     future.set(name=options.run_name, tags=options.tags or None)
     run_pipeline(future, options.runner())
@@ -86,6 +82,15 @@ def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
     if i >= len(args):
         raise UsageError("missing TARGET: loopline run FILE.py[:FUNC] [--PARAM VALUE ...]")
     return args[:i], args[i], args[i + 1 :]
+
+
+def resolve_rerun_from(options: RunOptions) -> None:
+    """`--rerun-from` takes a run id or a unique prefix of one, as `loopline runs show` does."""
+    if options.rerun_from is not None:
+        try:
+            options.rerun_from = resolve_run_id(Client().metadata, options.rerun_from).id
+        except LooplineError as error:
+            raise UsageError(f"--rerun-from: {error}") from None
 
 
 def func_help(target: str, function: Function[..., Any]) -> str:
