@@ -142,11 +142,12 @@ class Dataset:
             index = _POSITIONS[self] = {example_id: i for i, example_id in enumerate(self.ids.tolist())}
         return index
 
-    def positions(self, ids: Iterable[str]) -> NDArray[np.intp]:
-        """Where these example ids are (UsageError naming the ids that are not in the dataset)."""
+    def positions(self, ids: Iterable[str] | str) -> NDArray[np.intp]:
+        """Where these example ids (or this one id) are (UsageError naming the ids that are not
+        in the dataset)."""
         import numpy as np
 
-        wanted = [str(i) for i in ids]
+        wanted = [ids] if isinstance(ids, str) else [str(i) for i in ids]
         index = self._positions
         missing = [i for i in wanted if i not in index]
         if missing:
@@ -179,16 +180,34 @@ class Dataset:
         import numpy as np
 
         chosen = np.asarray(which)
-        positions = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype(np.intp)
-        return self._take(positions)
+        n = len(self)
+        if chosen.dtype == bool:
+            if chosen.shape != (n,):
+                raise UsageError(
+                    f"Dataset.select: a mask needs one bool per example of {self.ref} ({n}), "
+                    f"got shape {chosen.shape}"
+                )
+            return self._take(np.flatnonzero(chosen))
+        if chosen.size and (chosen.ndim != 1 or chosen.dtype.kind not in "iu"):
+            raise UsageError(
+                f"Dataset.select takes a list of positions (ints) or a boolean mask, got "
+                f"{chosen.dtype} values of shape {chosen.shape}; to pick examples by id, use subset(ids)"
+            )
+        outside = chosen[(chosen < -n) | (chosen >= n)]
+        if len(outside):
+            raise UsageError(
+                f"Dataset.select: position {outside[0]} is out of range: {self.ref} has {n} "
+                f"example(s), at positions 0 to {n - 1}"
+            )
+        return self._take(chosen.astype(np.intp))
 
     def with_metadata(self, **columns: Any) -> Dataset:
         """The same examples with these metadata columns added (or replaced)."""
         added = _columns(columns, len(self), "metadata")
         return self._evolve(metadata={**self.metadata, **added}, version=None)
 
-    def subset(self, ids: Iterable[str]) -> Dataset:
-        """The examples with these ids, in this order."""
+    def subset(self, ids: Iterable[str] | str) -> Dataset:
+        """The examples with these ids (or this one id), in this order."""
         return self._take(self.positions(ids))
 
     def _take(self, positions: NDArray[np.intp]) -> Dataset:
@@ -248,8 +267,8 @@ class Dataset:
             parent=self.version if self.version is not None else self.parent,
         )
 
-    def remove(self, ids: Iterable[str]) -> Dataset:
-        """The dataset without these examples (UsageError for ids it does not have)."""
+    def remove(self, ids: Iterable[str] | str) -> Dataset:
+        """The dataset without these examples, or this one (UsageError for ids it does not have)."""
         import numpy as np
 
         keep = np.ones(len(self), dtype=bool)
@@ -321,6 +340,16 @@ class Dataset:
         return self._evolve(version=saved.version, parent=parent)
 
     @classmethod
+    def from_command_line(cls, text: str) -> Dataset:
+        """A `Dataset` parameter given on the command line (`loopline run ... --data NAME@VERSION`):
+        that saved version, or the latest with just the name."""
+        try:
+            parse_ref(text, "dataset")
+        except UsageError:
+            raise UsageError("give a dataset as NAME@VERSION, e.g. digits-train@3") from None
+        return cls.load(text)
+
+    @classmethod
     def load(cls, ref: str, *, version: int | None = None, workspace: Workspace | None = None) -> Dataset:
         """A saved version: `Dataset.load("digits-golden@2")`, or the latest with just the name."""
         from loopline.cl.workspace import resolve
@@ -345,6 +374,8 @@ class Dataset:
 
 def parse_ref(ref: str, what: str) -> tuple[str, int | None]:
     """`"name@3"` -> ("name", 3); `"name"` -> ("name", None)."""
+    if not isinstance(ref, str):
+        raise UsageError(f"a {what} reference is a string like 'digits@2' (or 'digits'), got {ref!r}")
     name, sep, version = ref.partition("@")
     if not name or (sep and not version.isdigit()):
         raise UsageError(f"{ref!r} is not a {what} reference: use NAME or NAME@VERSION (e.g. digits@2)")

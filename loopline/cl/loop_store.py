@@ -398,7 +398,7 @@ def inference_missing_message(request_id: str) -> str:
 
 
 def task_missing_message(task_id: int) -> str:
-    return f"no labeling task {task_id}; list a queue's tasks with: loopline label ls QUEUE"
+    return f"no labeling task {task_id}; see a queue's tasks with: loopline label status QUEUE"
 
 
 def round_missing_message(loop_round: LoopRound) -> str:

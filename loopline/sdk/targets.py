@@ -244,25 +244,13 @@ def parse_value(text: str | None, annotation: Any) -> Any:
             if str(option) == text:
                 return option
         raise ValueError(f"choose one of {', '.join(map(str, args))}")
-    from loopline.cl.datasets import Dataset  # here: most pipelines never need it
-
-    if isinstance(annotation, type) and issubclass(annotation, Dataset):
-        return _load_dataset(text, annotation)
+    from_command_line = getattr(annotation, "from_command_line", None)
+    if isinstance(annotation, type) and callable(from_command_line):  # e.g. Dataset: NAME@VERSION
+        try:
+            return from_command_line(text)
+        except LooplineError as exc:
+            raise _ValueProblem(str(exc)) from None
     return from_json(json.loads(text), annotation)
-
-
-def _load_dataset(ref: str, cls: Any) -> Any:
-    """A saved dataset by `NAME@VERSION`, or by `NAME` for its latest version."""
-    from loopline.cl.datasets import parse_ref
-
-    try:
-        parse_ref(ref, "dataset")
-    except UsageError:
-        raise _ValueProblem("give a dataset as NAME@VERSION, e.g. digits-train@3") from None
-    try:
-        return cls.load(ref)
-    except LooplineError as exc:  # no such dataset or version: the store says which exist
-        raise _ValueProblem(str(exc)) from None
 
 
 def from_json(data: Any, annotation: Any) -> Any:
