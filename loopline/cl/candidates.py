@@ -200,15 +200,16 @@ Miner = Callable[["InferenceTable"], Candidates]
 
 def mine(
     table: InferenceTable,
-    miners: Sequence[Miner],
+    miners: Miner | Sequence[Miner],
     *,
     budget: int,
     exclude: Dataset | Sequence[Dataset] = (),
     skip: Collection[str] = (),
 ) -> Candidates:
-    """Run `miners` over `table` and keep the `budget` best candidates, de-duplicated, never a
-    request id in `skip` (e.g. queued already), never a record a human confirmed, and never an
-    example of the `exclude` datasets (golden sets), by id or by identical input."""
+    """Run `miners` (or one miner) over `table` and keep the `budget` best candidates,
+    de-duplicated, never a request id in `skip` (e.g. queued already), never a record a human
+    confirmed, and never an example of the `exclude` datasets (golden sets), by id or by
+    identical input."""
     import numpy as np
 
     from loopline.cl import examples
@@ -216,8 +217,15 @@ def mine(
 
     if budget < 0:
         raise UsageError(f"mine(budget=...) cannot be negative, got {budget}")
-    golden = [exclude] if isinstance(exclude, Dataset) else list(exclude)
-    found = [_run(miner, table) for miner in miners]
+    golden = [exclude] if isinstance(exclude, (Dataset, str)) else list(exclude)
+    for dataset in golden:
+        if not isinstance(dataset, Dataset):
+            raise UsageError(
+                "mine(exclude=...) takes Dataset values (e.g. Dataset.load('digits-golden@1')), "
+                f"got {dataset!r}"
+            )
+    chosen = [miners] if callable(miners) or isinstance(miners, str) else list(miners)
+    found = [_run(miner, table) for miner in chosen]
     assert table.confirmed is not None
     unwanted = np.concatenate(
         [np.asarray(list(skip), dtype=str), table.request_ids[table.confirmed], *(d.ids for d in golden)]
@@ -245,6 +253,8 @@ def mine(
 
 
 def _run(miner: Miner, table: InferenceTable) -> Candidates:
+    if not callable(miner):
+        raise UsageError(f"mine(miners=...) takes miner functions such as miners.feedback, got {miner!r}")
     found = miner(table)
     if not isinstance(found, Candidates):
         name = getattr(miner, "__name__", repr(miner))

@@ -71,32 +71,36 @@ def apply_labels(
 
 
 def _features(tasks: Sequence[LabelingTask], like: Any, name: str, workspace: Workspace) -> Any:
-    """The tasks' inputs, one batch artifact at a time, each checked against the dataset's
-    features (an error names the task whose input cannot join them)."""
+    """The tasks' inputs in the form of the dataset's features, each input taken on its own: one
+    that its batch kept in a list (because a neighbour had another shape) joins an array dataset
+    as an array. UsageError naming every task whose input cannot join, and why (nothing is
+    committed then)."""
     import numpy as np
 
     from loopline.cl import examples
     from loopline.cl.inference_table import load_batch
 
     none = examples.take(like, np.arange(0))
-    joined = none
-    start = 0
-    while start < len(tasks):
-        end = start
-        while end < len(tasks) and tasks[end].artifact_id == tasks[start].artifact_id:
-            end += 1
-        batch = load_batch(tasks[start].artifact_id, workspace)
-        part = batch.subset([t.example_id for t in tasks[start:end]]).features
+    inputs, misfits = [], []
+    batch, batch_id = None, None
+    for task in tasks:  # sorted by batch: one artifact load per batch
+        if batch is None or task.artifact_id != batch_id:
+            batch, batch_id = load_batch(task.artifact_id, workspace), task.artifact_id
+        one = examples.conform(batch.subset([task.example_id]).features, none)
         try:
-            examples.concat(none, part, "inputs")
+            examples.concat(none, one, "inputs")
         except UsageError as error:
-            raise UsageError(
-                f"task {tasks[start].id} (request {tasks[start].request_id}) cannot join {name}: {error}. "
-                "Commit it to a dataset of its kind, or skip it"
-            ) from None
-        joined = examples.concat(joined, part, "inputs")
-        start = end
-    return joined
+            misfits.append(f"task {task.id} (request {task.request_id}): {error}")
+        else:
+            inputs.append(one)
+    if misfits:
+        raise UsageError(
+            f"{len(misfits)} labeled task(s) cannot join {name}, so nothing was committed: "
+            + "; ".join(misfits)
+            + ". Commit them to a dataset of their kind, or send them back with "
+            + "review(task, approve=False) and commit the others"
+        )
+    return examples.join([none, *inputs], "inputs")
 
 
 def _labels(tasks: Sequence[LabelingTask], like: NDArray[Any], name: str) -> NDArray[Any]:

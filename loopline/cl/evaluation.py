@@ -81,6 +81,8 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
 
     positions = scenario.select(ctx.golden)
     size = len(positions)
+    if size == 0:
+        return _empty(scenario, ctx)
     names = _metric_names(scenario, ctx)
     cand = ctx.candidate.slice(positions, ctx.labels, ctx.label_values)
     cand_values = {name: m.compute(name, cand, ctx.user_metrics) for name in names}
@@ -122,10 +124,7 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
     if scenario.all_correct:
         check, wrong = _all_correct(cand, positions, ctx)
         checks.append(check)
-    notes: tuple[str, ...] = ()
-    if size == 0:
-        notes = (f"selects no example of {ctx.golden.ref}: check its slice ({scenario.describe()})",)
-    passed = size > 0 and all(c.passed is not False for c in checks)
+    passed = all(c.passed is not False for c in checks)
     cand_ok = 0 if cand.correct is None else int(np.count_nonzero(cand.correct))
     base_ok = None if base is None or base.correct is None else int(np.count_nonzero(base.correct))
     return ScenarioResult(
@@ -142,7 +141,26 @@ def evaluate(scenario: Scenario, ctx: Context) -> ScenarioResult:
         right_to_wrong=right_to_wrong,
         wrong_to_right=wrong_to_right,
         wrong=wrong,
-        notes=notes,
+    )
+
+
+def _empty(scenario: Scenario, ctx: Context) -> ScenarioResult:
+    """The result of a slice that selects nothing: a failure, with nothing measured or compared
+    (its `reason` says so)."""
+    undefined = dict.fromkeys(_metric_names(scenario, ctx), math.nan)
+    return ScenarioResult(
+        name=scenario.name,
+        description=scenario.describe(),
+        must_pass=scenario.must_pass,
+        size=0,
+        passed=False,
+        checks=(),
+        candidate=undefined,
+        baseline=None if ctx.baseline is None else dict(undefined),
+        candidate_interval=None,
+        baseline_interval=None,
+        right_to_wrong=Flips(),
+        wrong_to_right=Flips(),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -59,29 +60,78 @@ def take(values: Any, positions: NDArray[np.intp]) -> Any:
 
 def concat(first: Any, second: Any, what: str) -> Any:
     """`first` followed by `second`, which must be of the same kind (and row shape)."""
+    return join([first, second], what)
+
+
+def join(parts: Sequence[Any], what: str) -> Any:
+    """The parts one after another, each of the first one's kind (and row shape); an empty list
+    has no kind yet, so it takes the kind of the part after it."""
     import numpy as np
 
-    if is_dataframe(first) and is_dataframe(second):
+    first, *rest = parts
+    if isinstance(first, list) and not first and rest:
+        return join([list(rest[0]) if isinstance(rest[0], tuple) else rest[0], *rest[1:]], what)
+    for part in rest:
+        _check_joinable(first, part, what)
+    if is_dataframe(first):
         import pandas as pd
 
-        if list(first.columns) != list(second.columns):
+        return pd.concat(parts, ignore_index=True)
+    if hasattr(first, "shape"):
+        return np.concatenate(parts)
+    return [item for part in parts for item in part]
+
+
+def _check_joinable(first: Any, part: Any, what: str) -> None:
+    if is_dataframe(first) and is_dataframe(part):
+        if list(first.columns) != list(part.columns):
             raise UsageError(
-                f"cannot append {what}: columns {list(second.columns)} differ from {list(first.columns)}"
+                f"cannot append {what}: columns {list(part.columns)} differ from {list(first.columns)}"
             )
-        return pd.concat([first, second], ignore_index=True)
-    if hasattr(first, "shape") and hasattr(second, "shape") and not is_dataframe(second):
-        if first.shape[1:] != second.shape[1:]:
+        return
+    arrays = [hasattr(v, "shape") and not is_dataframe(v) for v in (first, part)]
+    if all(arrays):
+        if first.shape[1:] != part.shape[1:]:
             raise UsageError(
-                f"cannot append {what}: each example has shape {second.shape[1:]}, "
+                f"cannot append {what}: each example has shape {part.shape[1:]}, "
                 f"the dataset's have {first.shape[1:]}"
             )
-        return np.concatenate([first, second])
-    if isinstance(first, list) and isinstance(second, (list, tuple)):
-        return [*first, *second]
+        return
+    if isinstance(first, list) and isinstance(part, (list, tuple)):
+        return
     raise UsageError(
-        f"cannot append {what} of type {type(second).__qualname__} to {what} of type "
+        f"cannot append {what} of type {type(part).__qualname__} to {what} of type "
         f"{type(first).__qualname__}; give the same kind (array, DataFrame or list)"
     )
+
+
+def stack(inputs: list[Any]) -> Any:
+    """The entries as one array when they are numeric arrays (or lists of numbers) of one shape
+    and kind, else the list as it is (texts, rows, entries of different shapes)."""
+    import numpy as np
+
+    first = inputs[0]
+    if isinstance(first, np.ndarray) or (isinstance(first, list) and first and _numbers(first)):
+        try:
+            arrays = [np.asarray(value) for value in inputs]
+        except (TypeError, ValueError):
+            return inputs
+        shape, kind = arrays[0].shape, arrays[0].dtype.kind
+        if kind in "biuf" and all(a.shape == shape and a.dtype.kind == kind for a in arrays):
+            return np.stack(arrays)
+    return inputs
+
+
+def _numbers(values: list[Any]) -> bool:
+    return all(type(v) in (int, float) or (isinstance(v, list) and _numbers(v)) for v in values)
+
+
+def conform(values: Any, like: Any) -> Any:
+    """`values` in the kind of `like` where nothing is lost: a list of numeric arrays of one
+    shape becomes an array when `like` is an array (other values are returned as they are)."""
+    if isinstance(values, list) and values and hasattr(like, "shape") and not is_dataframe(like):
+        return stack(values)
+    return values
 
 
 def fingerprints(values: Any) -> NDArray[np.str_]:
@@ -92,16 +142,17 @@ def fingerprints(values: Any) -> NDArray[np.str_]:
         import pandas as pd
 
         hashed = pd.util.hash_pandas_object(values, index=False).to_numpy()
-        return np.array([f"{h:016x}" for h in hashed.tolist()])
+        return np.array([f"{h:016x}" for h in hashed.tolist()], dtype=str)
     if hasattr(values, "shape"):
         array = np.asarray(values)
         if array.dtype.kind in "biuf":
             array = array.astype(np.float64) + 0.0  # -0.0 and 0.0 hash alike
-        rows = np.ascontiguousarray(array.reshape(len(array), -1))
+        width = math.prod(array.shape[1:])  # not -1: an empty array has no width to infer
+        rows = np.ascontiguousarray(array.reshape(len(array), width))
         if rows.dtype.hasobject:
-            return np.array([_digest(repr(row.tolist()).encode()) for row in rows])
-        return np.array([_digest(row.tobytes()) for row in rows])
-    return np.array([_digest(_item_bytes(item)) for item in values])
+            return np.array([_digest(repr(row.tolist()).encode()) for row in rows], dtype=str)
+        return np.array([_digest(row.tobytes()) for row in rows], dtype=str)
+    return np.array([_digest(_item_bytes(item)) for item in values], dtype=str)
 
 
 def _item_bytes(item: Any) -> bytes:
@@ -126,7 +177,7 @@ def combined(*digests: NDArray[np.str_]) -> NDArray[np.str_]:
     joined = digests[0]
     for more in digests[1:]:
         joined = np.char.add(np.char.add(joined, "|"), more)
-    return np.array([_digest(text.encode()) for text in joined.tolist()])
+    return np.array([_digest(text.encode()) for text in joined.tolist()], dtype=str)
 
 
 def content_ids(digests: NDArray[np.str_]) -> NDArray[np.str_]:
@@ -139,7 +190,7 @@ def content_ids(digests: NDArray[np.str_]) -> NDArray[np.str_]:
         short = digest[:16]
         seen[short] = seen.get(short, 0) + 1
         out.append(short if seen[short] == 1 else f"{short}-{seen[short]}")
-    return np.array(out)
+    return np.array(out, dtype=str)
 
 
 def unique_ids(ids: Sequence[str] | Any, n: int, what: str) -> NDArray[np.str_]:

@@ -82,33 +82,50 @@ def finite(value: Any, field: str) -> float:
 
 
 def scores(value: Any) -> tuple[float, ...] | None:
-    """Per-class scores as a tuple of finite floats (None stays None)."""
+    """Per-class scores as a tuple of floats, each a probability in [0, 1] (None stays None).
+    Raw scores such as logits are refused: the miners read scores as probabilities (margins
+    between the top two, entropy), and the confidence defaults to the highest."""
     if value is None:
         return None
     if getattr(value, "ndim", None) == 1 and value.dtype.kind == "f" and len(value):  # the common case
         floats = tuple(value.tolist())
-        if not all(map(math.isfinite, floats)):
-            raise InvalidRecordError(f"scores must be finite numbers, got {_short(value)}")
-        return floats
-    items = value.tolist() if hasattr(value, "tolist") else value
-    if not isinstance(items, (list, tuple)) or not items or any(isinstance(v, (list, tuple)) for v in items):
-        raise InvalidRecordError(
-            f"scores must be a flat, non-empty list of numbers (one per class), got {_short(value)}"
-        )
-    try:
-        floats = tuple(float(v) for v in items)
-    except (TypeError, ValueError):
-        raise InvalidRecordError(f"scores must hold numbers only, got {_short(value)}") from None
+    else:
+        items = value.tolist() if hasattr(value, "tolist") else value
+        if (
+            not isinstance(items, (list, tuple))
+            or not items
+            or any(isinstance(v, (list, tuple)) for v in items)
+        ):
+            raise InvalidRecordError(
+                f"scores must be a flat, non-empty list of numbers (one per class), got {_short(value)}"
+            )
+        try:
+            floats = tuple(float(v) for v in items)
+        except (TypeError, ValueError):
+            raise InvalidRecordError(f"scores must hold numbers only, got {_short(value)}") from None
     if not all(map(math.isfinite, floats)):
         raise InvalidRecordError(f"scores must be finite numbers, got {_short(value)}")
+    if not 0.0 <= min(floats) <= max(floats) <= 1.0:
+        raise InvalidRecordError(
+            f"scores must be class probabilities between 0 and 1, got {_short(value)}; for raw "
+            "scores (logits), log their softmax"
+        )
     return floats
 
 
 def confidence(value: Any, given_scores: tuple[float, ...] | None) -> float | None:
-    """The confidence given, else the highest score, else None."""
+    """The confidence given (a probability in [0, 1]), else the highest score, else None."""
     if value is None:
         return None if given_scores is None else max(given_scores)
-    return finite(value, "confidence")
+    return probability(value, "confidence", "how sure the model is of its prediction")
+
+
+def probability(value: Any, field: str, meaning: str) -> float:
+    """A finite number in [0, 1]; the error says what the field means."""
+    number = finite(value, field)
+    if not 0.0 <= number <= 1.0:
+        raise InvalidRecordError(f"{field} must be between 0 and 1 ({meaning}), got {value!r}")
+    return number
 
 
 def moment(value: Any, field: str = "time") -> dt.datetime:
@@ -168,12 +185,7 @@ def feedback_fields(kind: FeedbackKind, label: Any, score: Any) -> tuple[Any, fl
     checked = None if label is None else json_value(label, "label")
     if score is None:
         return checked, 1.0 if kind == "flag" else (0.5 if kind == "heuristic" else None)
-    number = finite(score, "score")
-    if not 0.0 <= number <= 1.0:
-        raise InvalidRecordError(
-            f"score must be between 0 and 1 (how likely the prediction is wrong), got {score!r}"
-        )
-    return checked, number
+    return checked, probability(score, "score", "how likely the prediction is wrong")
 
 
 def _short(value: Any) -> str:

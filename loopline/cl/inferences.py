@@ -117,7 +117,8 @@ class InferenceLog:
         - `model`: "digits@production" (an alias, resolved now), "digits@3", or a ModelVersion.
         - `input`: what the model saw (an array, a text, a row...); `display` says how to show it
           ("image 8x8", "text", "table", "array").
-        - `scores`: per-class scores; `confidence` defaults to the highest of them.
+        - `scores`: per-class probabilities in [0, 1] (log the softmax of raw scores such as
+          logits); `confidence` (in [0, 1] too) defaults to the highest of them.
         """
         pending = self.sink.prepare(
             model=model,

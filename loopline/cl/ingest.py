@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from loopline.cl import examples
 from loopline.cl import inference_checks as check
 from loopline.cl.errors import ModelNotFoundError
 from loopline.cl.inference_checks import PendingInference
@@ -208,7 +209,9 @@ def _pack(group: Sequence[PendingInference]) -> Any:
     from loopline.cl.datasets import Dataset
 
     inputs = [p.input for p in group]
-    return Dataset("inferences", stack(inputs), ids=[p.request_id for p in group], display=group[0].display)
+    return Dataset(
+        "inferences", examples.stack(inputs), ids=[p.request_id for p in group], display=group[0].display
+    )
 
 
 def _put_batch(batch: Dataset, workspace: Workspace) -> str:
@@ -228,25 +231,6 @@ def _put_batch(batch: Dataset, workspace: Workspace) -> str:
     record = ArtifactRecord(artifact_id, encoded.type_name, encoded.size, summary, utcnow())
     workspace.metadata.write(WriteBatch(artifacts=[record]))
     return artifact_id
-
-
-def stack(inputs: list[Any]) -> Any:
-    import numpy as np
-
-    first = inputs[0]
-    if isinstance(first, np.ndarray) or (isinstance(first, list) and first and _numbers(first)):
-        try:
-            arrays = [np.asarray(value) for value in inputs]
-        except (TypeError, ValueError):
-            return inputs
-        shape, kind = arrays[0].shape, arrays[0].dtype.kind
-        if kind in "biuf" and all(a.shape == shape and a.dtype.kind == kind for a in arrays):
-            return np.stack(arrays)
-    return inputs
-
-
-def _numbers(values: list[Any]) -> bool:
-    return all(type(v) in (int, float) or (isinstance(v, list) and _numbers(v)) for v in values)
 
 
 def record_feedback(items: Sequence[Feedback], workspace: Workspace) -> list[Feedback]:

@@ -52,6 +52,8 @@ def label_errors(
 
     if dataset.labels is None:
         raise UsageError(f"{dataset.ref} has no labels to check")
+    if not len(dataset):
+        return Candidates.empty(source=dataset.ref)
     labels = np.asarray(dataset.labels)
     known = np.unique(labels) if classes is None else np.asarray(list(classes))
     if pred_probs is None:

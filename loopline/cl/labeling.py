@@ -100,6 +100,11 @@ class LabelingQueue:
         """One task per candidate whose key is not queued yet; returns the tasks added. The
         example itself is found through the inference record (its batch artifact), or in the
         dataset version the candidates came from (label errors)."""
+        if not isinstance(candidates, Candidates):
+            raise UsageError(
+                f"LabelingQueue.add takes the Candidates that a miner or mine() returns, got "
+                f"{type(candidates).__qualname__}"
+            )
         if not len(candidates):
             return []
         now = self.clock.now()

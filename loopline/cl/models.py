@@ -13,6 +13,8 @@ overrides, and the move is recorded as forced.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ from loopline.errors import UsageError
 if TYPE_CHECKING:
     from loopline.cl.datasets import Dataset
     from loopline.cl.report import RegressionReport
+    from loopline.cl.store import CLStore
     from loopline.cl.workspace import Workspace
 
 
@@ -97,12 +100,13 @@ def register(
 ) -> ModelVersion:
     """Record `model` as the next version of `name`, with its lineage.
 
-    - `dataset`: the training dataset (a saved Dataset or "name@version").
-    - `training_run`: the run that trained it (default: the run calling `register`).
+    - `dataset`: the training dataset: a saved Dataset, "name@version", or "name" (pinned to
+      its latest version now, so the lineage does not move as the dataset grows).
+    - `metrics`: names to numbers, e.g. {"accuracy": 0.97}.
+    - `training_run`: the id of the run that trained it (default: the run calling `register`).
     - `code_version`: the git commit it was trained from (default: the pipeline's commit, or
       the current folder's; "-dirty" is appended for uncommitted changes).
     """
-    from loopline.cl.datasets import Dataset, parse_ref
     from loopline.cl.provenance import current_run_id, current_user
     from loopline.cl.workspace import resolve
     from loopline.core.records import utcnow
@@ -111,16 +115,11 @@ def register(
         raise UsageError(f"models.register(name=...) must be a name without '@', got {name!r}")
     if isinstance(model, (str, ModelVersion)):
         raise UsageError("models.register(model=...) takes the model object itself, not a reference")
-    dataset_ref = None
-    if isinstance(dataset, Dataset):
-        if dataset.version is None:
-            raise UsageError(f"models.register(dataset=...): {dataset.ref} is not saved; save() it first")
-        dataset_ref = dataset.ref
-    elif dataset is not None:
-        parse_ref(dataset, "dataset")
-        dataset_ref = dataset
-    values = {str(k): float(v) for k, v in (metrics or {}).items()}
     ws = resolve(workspace)
+    dataset_ref = None if dataset is None else _pinned_dataset(dataset, ws)
+    values = _metric_values(metrics)
+    if training_run is not None:
+        _check_run(training_run, ws)
     record = ws.put(model)
     run_id = training_run or current_run_id()
     return ws.store.add_model_version(
@@ -138,6 +137,49 @@ def register(
             description=description,
         )
     )
+
+
+def _pinned_dataset(dataset: Dataset | str, ws: Workspace) -> str:
+    """The saved version `dataset` names, as "name@version" (a bare name: its latest version)."""
+    from loopline.cl.datasets import Dataset, parse_ref
+    from loopline.cl.errors import DatasetNotFoundError
+
+    if isinstance(dataset, Dataset):
+        if dataset.version is None:
+            raise UsageError(f"models.register(dataset=...): {dataset.ref} is not saved; save() it first")
+        return dataset.ref
+    name, version = parse_ref(dataset, "dataset")
+    try:
+        return ws.store.get_dataset_version(name, version).ref
+    except DatasetNotFoundError as error:
+        raise DatasetNotFoundError(f"models.register(dataset={dataset!r}): {error}") from None
+
+
+def _metric_values(metrics: Mapping[str, float] | None) -> dict[str, float]:
+    if metrics is None:
+        return {}
+    valid = isinstance(metrics, Mapping) and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in metrics.values()
+    )
+    if not valid:
+        raise UsageError(
+            f"models.register(metrics=...) must map metric names to finite numbers, e.g. "
+            f"{{'accuracy': 0.97}}, got {metrics!r}"
+        )
+    return {str(k): float(v) for k, v in metrics.items()}
+
+
+def _check_run(run_id: str, ws: Workspace) -> None:
+    from loopline.errors import RunNotFoundError
+
+    try:
+        ws.metadata.get_run(run_id)
+    except RunNotFoundError:
+        raise RunNotFoundError(
+            f"models.register(training_run={run_id!r}): no run with this id is recorded; give the id "
+            "of the run that trained the model (loopline runs ls), or leave it out to record the "
+            "run calling register"
+        ) from None
 
 
 def _code_version(ws: Workspace, run_id: str | None) -> str | None:
@@ -163,10 +205,8 @@ def _code_version(ws: Workspace, run_id: str | None) -> str | None:
 
 
 def versions(name: str, *, workspace: Workspace | None = None) -> list[ModelVersion]:
-    """Every version of the model, oldest first."""
-    from loopline.cl.workspace import resolve
-
-    return resolve(workspace).store.model_versions(name)
+    """Every version of the model, oldest first (ModelNotFoundError if none is registered)."""
+    return _registered(name, workspace).model_versions(name)
 
 
 def aliases(name: str, *, workspace: Workspace | None = None) -> dict[str, int]:
@@ -177,10 +217,18 @@ def aliases(name: str, *, workspace: Workspace | None = None) -> dict[str, int]:
 
 
 def history(name: str, alias: str | None = None, *, workspace: Workspace | None = None) -> list[AliasMove]:
-    """Every move of the model's aliases (or of one alias), oldest first."""
+    """Every move of the model's aliases (or of one alias), oldest first (ModelNotFoundError if
+    the model is not registered)."""
+    return _registered(name, workspace).alias_history(name, alias)
+
+
+def _registered(name: str, workspace: Workspace | None) -> CLStore:
+    """The store, once it says `name` is a registered model (ModelNotFoundError otherwise)."""
     from loopline.cl.workspace import resolve
 
-    return resolve(workspace).store.alias_history(name, alias)
+    store = resolve(workspace).store
+    store.get_model_version(name)
+    return store
 
 
 def promote(

@@ -13,7 +13,7 @@ returned from a func it is stored as an artifact, and `loopline ci` gathers it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loopline.cl.datasets import Dataset
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def regression_test(
     candidate: Any,
     golden: Dataset,
-    scenarios: Sequence[Scenario] = (),
+    scenarios: Scenario | Sequence[Scenario] = (),
     baseline: Any = None,
     *,
     name: str = "regression test",
@@ -44,7 +44,8 @@ def regression_test(
 ) -> RegressionReport:
     """Test `candidate` against `baseline` on every scenario of `golden`.
 
-    - `scenarios`: default, one scenario over every example with no regression in accuracy.
+    - `scenarios`: a list of them (or one); default, one scenario over every example with no
+      regression in accuracy.
     - `baseline`: a model, its predictions, or a registered model such as "digits@production".
       None (or an alias that points nowhere yet) skips relative criteria, with a note.
     - `metrics`: your own metrics by name, usable in scenarios' criteria.
@@ -66,12 +67,13 @@ def regression_test(
         )
     if golden.labels is None:
         raise UsageError(f"the golden dataset {golden.ref} has no labels to test against")
+    if not len(golden):
+        raise UsageError(f"the golden dataset {golden.ref} has no examples to test on")
     if overlap not in ("refuse", "report"):
         raise UsageError(f"regression_test(overlap=...) must be 'refuse' or 'report', got {overlap!r}")
     if not 0 < confidence < 1:
         raise UsageError(f"regression_test(confidence=...) must be between 0 and 1, got {confidence!r}")
-    chosen = list(scenarios) or [Scenario("all examples")]
-    _check_scenarios(chosen)
+    chosen = _scenario_list(scenarios) or [Scenario("all examples")]
     user = m.as_metrics(metrics)
     for scenario in chosen:
         for metric in scenario.metrics:
@@ -136,16 +138,20 @@ def regression_test(
     )
 
 
-def _check_scenarios(scenarios: Sequence[Scenario]) -> None:
-    for scenario in scenarios:
+def _scenario_list(scenarios: Scenario | Sequence[Scenario]) -> list[Scenario]:
+    if isinstance(scenarios, Scenario):
+        return [scenarios]
+    listed = list(scenarios) if isinstance(scenarios, Iterable) else [scenarios]
+    for scenario in listed:
         if not isinstance(scenario, Scenario):
             raise UsageError(
                 f"regression_test(scenarios=...) takes Scenario values, got {type(scenario).__qualname__}"
             )
-    names = [s.name for s in scenarios]
+    names = [s.name for s in listed]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise UsageError(f"scenario names must be unique; repeated: {', '.join(repeated)}")
+    return listed
 
 
 def _refuse_self_comparison(candidate: Any, baseline: Any, workspace: Workspace | None) -> None:

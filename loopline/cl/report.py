@@ -107,7 +107,9 @@ class ScenarioResult:
 
     @property
     def reason(self) -> str:
-        """Why it failed (every failing check), or why it passed."""
+        """Why it failed (every failing check, or an empty slice), or why it passed."""
+        if self.size == 0:
+            return f"selected no examples of the golden set ({self.description}): an empty slice fails"
         failing = [c.reason for c in self.checks if c.passed is False]
         if failing:
             return "; ".join(failing)

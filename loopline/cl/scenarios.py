@@ -23,7 +23,7 @@ Criteria: `at_least` / `at_most` thresholds on metrics; `no_regression` against 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from loopline.errors import UsageError
@@ -66,8 +66,10 @@ class Scenario:
             problems.append(f"alpha must be between 0 and 1, got {self.alpha!r}")
         if self.tolerance < 0:
             problems.append(f"tolerance must be >= 0 (a drop allowed), got {self.tolerance!r}")
-        if isinstance(self.ids, str) or isinstance(self.labels, str):
-            problems.append("ids and labels take lists, e.g. labels=[3]")
+        for field, example in (("ids", "ids=['g0', 'g7']"), ("labels", "labels=[3]")):
+            value = getattr(self, field)
+            if value is not None and (isinstance(value, str) or not isinstance(value, Iterable)):
+                problems.append(f"{field} takes a list, e.g. {example}, got {value!r}")
         for field in ("at_least", "at_most"):
             value = getattr(self, field)
             if not isinstance(value, Mapping) or not all(isinstance(v, (int, float)) for v in value.values()):

@@ -29,6 +29,14 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
+def _known_queue(name: str, *, review: bool = False) -> LabelingQueue:
+    """Queue `name`, once it has had a task (UsageError saying how to list the queues)."""
+    queue = LabelingQueue(name, review=review)
+    if not queue.counts():
+        raise UsageError(f"no labeling queue named {name!r}; list them with: loopline label ls")
+    return queue
+
+
 def _states(given: tuple[str, ...]) -> tuple[TaskState, ...]:
     return tuple(s for s in TASK_STATES if s in given)
 
@@ -65,10 +73,8 @@ def ls() -> None:
 @click.option("--limit", default=10, show_default=True, help="How many tasks to list.")
 def status(queue: str, states: tuple[str, ...], limit: int) -> None:
     """QUEUE's counts per state, who labeled how many, and its next tasks."""
-    labeling = LabelingQueue(queue)
+    labeling = _known_queue(queue)
     counts = labeling.counts()
-    if not counts:
-        raise UsageError(f"no labeling queue named {queue!r}; list them with: loopline label ls")
     console = _console()
     console.print(f"[bold]{queue}[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     done = labeling.tasks(["labeled", "approved", "committed"], limit=None)
@@ -115,7 +121,7 @@ def export(
     choices: str,
 ) -> None:
     """QUEUE's tasks as Label Studio JSON tasks (import them into a Label Studio project)."""
-    labeling = LabelingQueue(queue)
+    labeling = _known_queue(queue)
     tasks = export_tasks(labeling, states=_states(states) or ("open",), limit=limit)
     text = json.dumps(tasks, indent=1)
     if output is None:
@@ -127,7 +133,7 @@ def export(
         options = [c.strip() for c in choices.split(",") if c.strip()]
         if not options:
             raise UsageError("--config needs --choices, the labels to choose from (e.g. --choices 0,1,2)")
-        display = labeling.tasks(limit=1)[0].display if labeling.counts() else ""
+        display = labeling.tasks(limit=1)[0].display
         config.write_text(labeling_config(options, display=display))
         click.echo(f"wrote the labeling config to {config}", err=True)
 
@@ -143,7 +149,7 @@ def import_(queue: str, file: Path, labeler: str | None, dataset: str | None) ->
         exported = json.loads(file.read_text())
     except json.JSONDecodeError as error:
         raise UsageError(f"{file} is not JSON ({error}); export the project as JSON or JSON_MIN") from None
-    labeling = LabelingQueue(queue)
+    labeling = _known_queue(queue)
     report = import_annotations(labeling, exported, labeler=labeler)
     click.echo(f"{queue}: {report}")
     for problem in report.problems:
@@ -159,4 +165,4 @@ def import_(queue: str, file: Path, labeler: str | None, dataset: str | None) ->
 @click.option("-m", "--message", default="", help="The new version's message.")
 def commit(queue: str, dataset: str, reviewed_only: bool, message: str) -> None:
     """Add QUEUE's labeled tasks to DATASET as a new version."""
-    click.echo(str(LabelingQueue(queue, review=reviewed_only).commit(dataset, message=message)))
+    click.echo(str(_known_queue(queue, review=reviewed_only).commit(dataset, message=message)))

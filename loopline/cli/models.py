@@ -49,8 +49,6 @@ def versions(name: str) -> None:
     """The versions of NAME with their lineage and metrics."""
     ws = Workspace.open()
     found = registry.versions(name, workspace=ws)
-    if not found:
-        ws.store.get_model_version(name)  # raises, saying how to list models
     held: dict[int, list[str]] = {}
     for alias, version in registry.aliases(name, workspace=ws).items():
         held.setdefault(version, []).append(alias)

@@ -133,6 +133,42 @@ def test_bad_input_is_explained() -> None:
         Dataset.load("toy@latest", workspace=Workspace.in_memory())
 
 
+@pytest.mark.parametrize(
+    "features", [np.zeros((0, 4)), [], pd.DataFrame({"a": []})], ids=["array", "list", "dataframe"]
+)
+def test_an_empty_dataset_is_a_dataset(features: object, ws: Workspace) -> None:
+    empty = Dataset("empty", features, [])
+    assert len(empty) == 0 and empty.ids.tolist() == []
+    assert len(Dataset.load(empty.save(workspace=ws).ref, workspace=ws)) == 0
+
+
+def test_an_empty_list_dataset_takes_the_kind_of_what_is_appended() -> None:
+    grown = Dataset("d", [], []).append(np.ones((2, 4)), [1, 2], ids=["a", "b"])
+    assert grown.features.shape == (2, 4)
+
+
+def test_a_single_id_means_that_example() -> None:
+    data = Dataset("d", np.zeros((3, 1)), ids=["abc", "a", "b"])
+    assert data.remove("abc").ids.tolist() == ["a", "b"]
+    assert data.subset("b").ids.tolist() == ["b"]
+
+
+def test_select_takes_positions_in_range_or_a_whole_mask() -> None:
+    data = digits()
+    assert data.select([-1]).ids.tolist() == ["ex5"] and len(data.select([])) == 0
+    with pytest.raises(UsageError, match="position 100 is out of range: toy .* has 6 example"):
+        data.select([100])
+    with pytest.raises(UsageError, match="one bool per example"):
+        data.select([True, False])
+    with pytest.raises(UsageError, match="to pick examples by id, use subset"):
+        data.select(["ex1"])
+
+
+def test_a_dataset_reference_is_a_string(ws: Workspace) -> None:
+    with pytest.raises(UsageError, match="a dataset reference is a string like 'digits@2'"):
+        Dataset.load(3, workspace=ws)  # type: ignore[arg-type]
+
+
 def test_loading_a_missing_dataset_says_how_to_list_them(ws: Workspace) -> None:
     with pytest.raises(DatasetNotFoundError, match="loopline datasets ls"):
         Dataset.load("nope", workspace=ws)

@@ -135,6 +135,8 @@ def test_feedback_on_an_unknown_request_is_refused(log: InferenceLog) -> None:
     [
         ({"prediction": object()}, "prediction must be a JSON value"),
         ({"scores": [0.5, float("nan")]}, "scores must be finite"),
+        ({"scores": [5, 6, 7]}, r"scores must be class probabilities between 0 and 1.*softmax"),
+        ({"confidence": 2}, r"confidence must be between 0 and 1 \(how sure"),
         ({"time": dt.datetime(2030, 1, 1)}, "must carry a time zone"),
         ({"model": "nope@production"}, "no model named 'nope'"),
         ({"model": "digits@candidate"}, "points at no version yet"),

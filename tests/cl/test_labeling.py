@@ -11,6 +11,7 @@ import pytest
 
 from loopline import Dataset, miners, models
 from loopline.cl.workspace import Workspace
+from loopline.errors import UsageError
 from loopline.inferences import InferenceLog, InferenceQuery
 from loopline.labeling import LabelingQueue, TaskStateError
 from loopline.miners import Candidates, InferenceTable
@@ -197,6 +198,11 @@ def test_queue_names_and_task_references_are_checked(ws: Workspace) -> None:
         LabelingQueue("q", workspace=ws).get("3")  # type: ignore[arg-type]
 
 
+def test_a_queue_takes_candidates_not_ids(ws: Workspace) -> None:
+    with pytest.raises(UsageError, match=r"takes the Candidates that a miner or mine\(\) returns, got list"):
+        LabelingQueue("q", workspace=ws).add([1, 2])  # type: ignore[arg-type]
+
+
 def test_several_labelers_at_once_never_label_a_task_twice(ws: Workspace, queue: LabelingQueue) -> None:
     import threading
 
@@ -219,3 +225,39 @@ def test_tasks_record_when_they_were_labeled(queue: LabelingQueue, clock: Manual
     clock.advance(30)
     task = queue.submit(queue.tasks()[0], 1, labeler="ada")
     assert task.labeled_at == dt.datetime(2030, 1, 1, 0, 0, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def mixed_batch(ws: Workspace) -> LabelingQueue:
+    """A batch of three 64-float inputs and one of 65 (so the batch keeps its inputs as a list),
+    two of them corrected by users and queued."""
+    log = InferenceLog(ws, background=False)
+    inputs = [np.ones(64), np.full(64, 2.0), np.full(64, 3.0), np.ones(65)]
+    log.log_batch("digits@1", inputs, [0, 0, 0, 0], request_ids=["a", "b", "c", "odd"])
+    log.flush()
+    for request_id in ("b", "odd"):
+        log.feedback(request_id, "correction", label=4)
+    queue = LabelingQueue("mixed", workspace=ws)
+    queue.add(miners.feedback(InferenceTable.load(InferenceQuery(), workspace=ws)))
+    return queue
+
+
+def test_an_input_of_a_mixed_batch_joins_an_array_dataset_as_an_array(
+    mixed_batch: LabelingQueue, ws: Workspace
+) -> None:
+    (task,) = [t for t in mixed_batch.tasks() if t.request_id == "b"]
+    mixed_batch.submit(task, 4, labeler="ada")
+    assert mixed_batch.commit("train").added == 1
+    train = Dataset.load("train", workspace=ws)
+    assert train.features.shape == (4, 64) and train.example("b")["features"].tolist() == [2.0] * 64
+
+
+def test_a_commit_names_only_the_inputs_that_do_not_fit(mixed_batch: LabelingQueue, ws: Workspace) -> None:
+    mixed_batch.label_all(lambda tasks: [4] * len(tasks))
+    with pytest.raises(
+        UsageError,
+        match=r"^1 labeled task\(s\) cannot join train.*: task \d+ \(request odd\): .*shape \(65,\)",
+    ) as refused:
+        mixed_batch.commit("train")
+    assert "request b" not in str(refused.value)
+    assert len(Dataset.versions("train", workspace=ws)) == 1

@@ -231,6 +231,17 @@ def test_a_miner_must_return_candidates() -> None:
         miners.mine(feedback_table(), [lambda t: []], budget=3)  # type: ignore[list-item,return-value]
 
 
+def test_mine_takes_one_miner_or_several() -> None:
+    assert miners.mine(feedback_table(), miners.feedback, budget=1).ids.tolist() == ["r1"]
+
+
+def test_mine_takes_miner_functions_and_datasets_not_their_names() -> None:
+    with pytest.raises(UsageError, match="takes miner functions such as miners.feedback, got 'feedback'"):
+        miners.mine(feedback_table(), ["feedback"], budget=3)  # type: ignore[list-item]
+    with pytest.raises(UsageError, match=r"exclude=...\) takes Dataset values .*, got 'golden'"):
+        miners.mine(feedback_table(), [miners.feedback], budget=3, exclude="golden")  # type: ignore[arg-type]
+
+
 def test_candidates_of_different_sources_do_not_mix() -> None:
     a = Candidates.of("x", ["1"], [0.5], "r")
     b = Candidates.of("y", ["2"], [0.5], "r", source="train@1")
@@ -264,3 +275,11 @@ def test_every_miner_finds_nothing_in_an_empty_table(tmp_path) -> None:  # type:
         miners.out_of_distribution(empty, reference),
     ]
     assert [len(c.ids) for c in found] == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("method", ["builtin", "cleanlab"])
+def test_an_empty_training_set_has_no_label_errors(method: str) -> None:
+    if method == "cleanlab":
+        pytest.importorskip("cleanlab")
+    empty = Dataset("train", np.zeros((0, 4)), np.zeros(0, dtype=int))
+    assert len(miners.label_errors(empty, pred_probs=np.zeros((0, 2)), classes=[0, 1], method=method)) == 0

@@ -10,9 +10,9 @@ import pytest
 
 import loopline
 from loopline import Dataset, RegressionReport, Scenario, models, regression_test
-from loopline.cl.errors import ModelNotFoundError, PromotionRefusedError
+from loopline.cl.errors import DatasetNotFoundError, ModelNotFoundError, PromotionRefusedError
 from loopline.cl.workspace import Workspace
-from loopline.errors import UsageError
+from loopline.errors import RunNotFoundError, UsageError
 
 
 class Constant:
@@ -53,6 +53,53 @@ def test_versions_are_immutable_and_carry_lineage(ws: Workspace) -> None:
     )
     assert first.type_name.endswith("Constant") and first.code_version  # this repository's commit
     assert [v.version for v in models.versions("m", workspace=ws)] == [1, 2]
+
+
+def test_a_dataset_name_is_pinned_to_its_latest_version(ws: Workspace) -> None:
+    train = Dataset("train", np.zeros((3, 2)), [0, 1, 1], ids=["a", "b", "c"]).save(workspace=ws)
+    first = models.register("m", Constant(1), dataset="train", workspace=ws)
+    train.append(np.ones((1, 2)), [0], ids=["d"]).save(workspace=ws)
+    second = models.register("m", Constant(1), dataset="train", workspace=ws)
+    assert (first.dataset, second.dataset) == ("train@1", "train@2")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "message"),
+    [("nope@1", "no dataset named 'nope'"), ("train@2", "dataset 'train' has no version 2")],
+)
+def test_a_dataset_that_was_never_saved_is_refused(ws: Workspace, dataset: str, message: str) -> None:
+    Dataset("train", np.zeros((3, 2)), [0, 1, 1], ids=["a", "b", "c"]).save(workspace=ws)
+    with pytest.raises(DatasetNotFoundError, match=rf"models.register\(dataset='{dataset}'\): {message}"):
+        models.register("m", Constant(1), dataset=dataset, workspace=ws)
+    assert ws.store.latest_model_versions() == []
+
+
+def test_a_training_run_must_be_a_recorded_run(runner: loopline.LocalRunner, home: Path) -> None:
+    @loopline.func
+    def train() -> int:
+        return 1
+
+    future = train()
+    runner.run(future)
+    assert models.register("m", Constant(1), training_run=future.id).training_run_id == future.id
+    with pytest.raises(
+        RunNotFoundError, match=r"training_run='nope'\): no run with this id.*loopline runs ls"
+    ):
+        models.register("m", Constant(1), training_run="nope")
+
+
+@pytest.mark.parametrize(
+    "metrics", [{"accuracy": "high"}, [0.9], {"accuracy": True}, {"accuracy": float("nan")}]
+)
+def test_metrics_must_map_names_to_numbers(ws: Workspace, metrics: object) -> None:
+    with pytest.raises(UsageError, match=r"metrics=...\) must map metric names to finite numbers"):
+        models.register("m", Constant(1), metrics=metrics, workspace=ws)  # type: ignore[arg-type]
+
+
+def test_a_model_that_was_never_registered_has_no_versions_or_history(ws: Workspace) -> None:
+    for read in (models.versions, models.history):
+        with pytest.raises(ModelNotFoundError, match="no model named 'nope' is registered"):
+            read("nope", workspace=ws)
 
 
 def test_load_by_alias_version_or_latest(ws: Workspace) -> None:

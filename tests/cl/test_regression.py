@@ -167,10 +167,30 @@ def test_slices_by_predicate_ids_and_combinations() -> None:
     assert [s.size for s in report.scenarios] == [20, 2, 5]
 
 
-def test_a_slice_that_selects_nothing_fails_loudly() -> None:
+@pytest.mark.parametrize("baseline", [True, False], ids=["with a baseline", "alone"])
+def test_a_slice_that_selects_nothing_fails_and_says_so(baseline: bool) -> None:
     data = golden()
-    report = regression_test(data.labels, data, [Scenario("label 9", labels=[9])], data.labels)
-    assert not report.passed and "selects no example" in report.scenario("label 9").notes[0]
+    report = regression_test(
+        data.labels, data, [Scenario("label 9", labels=[9])], data.labels if baseline else None
+    )
+    result = report.scenario("label 9")
+    assert not report.passed and result.checks == ()
+    assert result.reason == "selected no examples of the golden set (label in [9]): an empty slice fails"
+
+
+def test_an_empty_golden_set_is_refused() -> None:
+    with pytest.raises(UsageError, match="golden dataset golden .* has no examples"):
+        regression_test([], golden().select([]))
+
+
+def test_one_scenario_needs_no_list() -> None:
+    data = golden()
+    assert regression_test(data.labels, data, Scenario("all")).scenario("all").size == 200
+
+
+def test_a_scenario_slice_takes_lists() -> None:
+    with pytest.raises(UsageError, match=r"labels takes a list, e\.g\. labels=\[3\], got 3"):
+        Scenario("three", labels=3)  # type: ignore[arg-type]
 
 
 def test_per_class_metrics_auroc_and_user_metrics() -> None:
