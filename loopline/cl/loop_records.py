@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from loopline.errors import UsageError
+
 JSON = Any
 
 FeedbackKind = Literal["flag", "correction", "confirmation", "heuristic"]
@@ -72,6 +74,11 @@ class InferenceQuery:
     max_confidence: float | None = None
     feedback: FeedbackKind | Literal["any", "none"] | None = None
     request_ids: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.feedback is not None and self.feedback not in (*FEEDBACK_KINDS, "any", "none"):
+            kinds = ", ".join(repr(k) for k in (*FEEDBACK_KINDS, "any", "none"))
+            raise UsageError(f"InferenceQuery(feedback=...) takes one of {kinds}, got {self.feedback!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,7 @@ import loopline
 from loopline import Dataset, models
 from loopline.cl.workspace import Workspace
 from loopline.core.serialization import Encoded
+from loopline.errors import UsageError
 from loopline.inferences import (
     InferenceLog,
     InferenceNotFoundError,
@@ -278,3 +279,8 @@ class FailingOnce:
 
     def ids(self) -> Iterator[str]:
         return iter(self.inner.ids())
+
+
+def test_a_query_for_an_unknown_kind_of_feedback_is_refused() -> None:
+    with pytest.raises(UsageError, match="takes one of 'flag', 'correction'.*got 'wrong'"):
+        InferenceQuery(feedback="wrong")  # type: ignore[arg-type]
