@@ -15,6 +15,7 @@ import enum
 import importlib
 import json
 import sys
+import traceback
 import types
 import typing
 from collections.abc import Iterator, Sequence
@@ -102,10 +103,19 @@ class Target:
                 module = importlib.import_module(name)
         except ImportError as exc:
             raise UsageError(f"cannot import {self.file} as module {name!r}: {exc}") from exc
+        except LooplineError as exc:  # e.g. a func's options refused at decoration: say where
+            line = self._line_of(exc)
+            raise UsageError(f"{exc} ({self.file.name}{f', line {line}' if line else ''})") from exc
         found = getattr(module, "__file__", None)
         if found is None or Path(found).resolve() != self.file.resolve():
             raise UsageError(self._shadowed_message(name, found))
         return module
+
+    def _line_of(self, error: BaseException) -> int | None:
+        """The line of this file that the error went through last."""
+        frames = traceback.extract_tb(error.__traceback__)
+        lines = [f.lineno for f in frames if Path(f.filename).resolve() == self.file.resolve()]
+        return lines[-1] if lines else None
 
     def _shadowed_message(self, name: str, found: str | None) -> str:
         # Worker processes import funcs by module name, so the file must be importable as `name`.

@@ -144,7 +144,7 @@ def test_a_file_that_runs_a_pipeline_when_imported_is_refused(home: Path, tmp_pa
     done = loopline_cmd(home, "run", str(flow), "--n", "1", timeout=60)  # it used to hang
     assert done.returncode == 1 and done.stderr.strip() == (
         "Error: self_running.py runs a pipeline when it is imported; put that under "
-        '`if __name__ == "__main__":` so that `loopline run` can import the file'
+        '`if __name__ == "__main__":` so that `loopline run` can import the file (self_running.py, line 16)'
     )
     assert loopline.Client(home).runs() == []
 

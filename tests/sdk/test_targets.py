@@ -166,3 +166,14 @@ def test_a_file_shadowed_by_another_of_the_same_name_is_explained(tmp_path: Path
         UsageError, match=re.escape(f"finds {tmp_path / 'first' / name} instead; rename the file")
     ):
         Target.parse(str(tmp_path / "second" / name)).load()
+
+
+def test_a_loopline_error_while_importing_the_file_says_where(tmp_path: Path) -> None:
+    flow = tmp_path / "bad_resources.py"
+    flow.write_text(
+        "import loopline\n\n"
+        '@loopline.func(resources=loopline.ResourceRequirements(memory="lots"))\n'
+        "def pipeline(n: int = 1) -> int:\n    return n\n"
+    )
+    with pytest.raises(UsageError, match=r"cannot read memory size 'lots'.*\(bad_resources.py, line 3\)"):
+        Target.parse(str(flow)).load()
