@@ -75,7 +75,9 @@ def runs() -> None:
 )
 @click.option("--name", help="Only runs whose name contains this.")
 @click.option("--tag", "tags", multiple=True, help="Only runs with this tag (repeatable).")
-@click.option("--pipeline", help="Only runs of this pipeline (module.function).")
+@click.option(
+    "--pipeline", help="Only runs of this function (module.function): a pipeline, or with --all any func."
+)
 @click.option("--search", help="Free text over ids, names, functions and tags.")
 @click.option("--all", "nested", is_flag=True, help="Include nested runs, not only pipelines.")
 @click.option(
@@ -102,7 +104,7 @@ def ls(
     )
     found = client.metadata.list_runs(query, limit=limit).runs
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "NAME", "STATE", "STARTED", "DURATION", "TAGS", "PIPELINE"):
+    for column in ("ID", "NAME", "STATE", "STARTED", "DURATION", "TAGS", "FUNCTION"):
         table.add_column(column)
     for run in found:
         table.add_row(
