@@ -12,6 +12,7 @@ from loopline.settings import Settings
 from loopline.storage.artifacts import load_value
 from loopline.storage.base import ArtifactStore, MetadataStore
 from loopline.storage.embedded import open_stores
+from loopline.storage.lookup import find_run
 
 
 def _states(state: str | RunState | Sequence[str | RunState] | None) -> list[RunState] | None:
@@ -61,7 +62,8 @@ class Client:
         return self.metadata.list_runs(query, limit=limit).runs
 
     def run(self, run_id: str) -> RunRecord:
-        return self.metadata.get_run(run_id)
+        """A run by its id, or by a unique prefix of at least 6 characters of it."""
+        return find_run(self.metadata, run_id)
 
     def children(self, run_id: str) -> list[RunRecord]:
         return self.metadata.list_runs(RunFilter(parent_id=run_id), limit=100_000).runs

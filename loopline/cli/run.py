@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from loopline.cli.progress import TerminalProgress
-from loopline.cli.runs import resolve_run_id
 from loopline.client import Client
 from loopline.core.serialization import short_repr
 from loopline.core.types import type_name
@@ -19,6 +18,7 @@ from loopline.errors import LooplineError, PipelineRunError, UsageError
 from loopline.sdk.function import Function
 from loopline.sdk.future import Future
 from loopline.sdk.targets import DEFAULT_FUNC, Target, flag, parse_params, split_params
+from loopline.storage.lookup import find_run
 
 RUN_OPTIONS = """\b
 Loopline's own options (before or after TARGET; after it, a func parameter of the same name wins):
@@ -88,7 +88,7 @@ def resolve_rerun_from(options: RunOptions) -> None:
     """`--rerun-from` takes a run id or a unique prefix of one, as `loopline runs show` does."""
     if options.rerun_from is not None:
         try:
-            options.rerun_from = resolve_run_id(Client().metadata, options.rerun_from).id
+            options.rerun_from = find_run(Client().metadata, options.rerun_from).id
         except LooplineError as error:
             raise UsageError(f"--rerun-from: {error}") from None
 

@@ -16,32 +16,13 @@ from loopline.cli.progress import STYLE
 from loopline.client import Client
 from loopline.core.records import RunFilter, RunRecord, RunState, utcnow
 from loopline.engine.liveness import mark_orphans
-from loopline.errors import RunNotFoundError, UsageError
-from loopline.storage.base import MetadataStore
+from loopline.errors import UsageError
 from loopline.storage.gc import collect_garbage
+from loopline.storage.lookup import find_run
 
 
 def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def resolve_run_id(metadata: MetadataStore, run_id: str) -> RunRecord:
-    """A run by its id or by a unique prefix of at least 6 characters."""
-    try:
-        return metadata.get_run(run_id)
-    except RunNotFoundError:
-        if len(run_id) < 6:
-            raise RunNotFoundError(
-                f"no run with id {run_id!r} (give at least 6 characters of an id)"
-            ) from None
-    matches = [
-        r for r in metadata.list_runs(RunFilter(search=run_id), limit=50).runs if r.id.startswith(run_id)
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise RunNotFoundError(f"no run with id {run_id!r}; list runs with: loopline runs ls")
-    raise UsageError(f"{run_id!r} matches {len(matches)} runs; give more characters of the id")
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -125,7 +106,7 @@ def ls(
 def show(run_id: str) -> None:
     """Show a run's tree of nested runs, with states and timings."""
     client = Client()
-    target = resolve_run_id(client.metadata, run_id)
+    target = find_run(client.metadata, run_id)
     everything = client.metadata.list_runs(RunFilter(root_id=target.root_id), limit=1_000_000).runs
     children: dict[str | None, list[RunRecord]] = {}
     for run in sorted(everything, key=lambda r: (r.created_at, r.id)):
@@ -167,7 +148,7 @@ def show(run_id: str) -> None:
 def logs(run_id: str, follow: bool) -> None:
     """Print what a run wrote to stdout, stderr and logging."""
     client = Client()
-    run = resolve_run_id(client.metadata, run_id)
+    run = find_run(client.metadata, run_id)
     seq = 0
     while True:
         for chunk in client.metadata.read_logs(run.id, after_seq=seq):
@@ -185,7 +166,7 @@ def logs(run_id: str, follow: bool) -> None:
 def cancel(run_id: str) -> None:
     """Cancel the pipeline this run belongs to (its runner stops it within a second)."""
     client = Client()
-    run = resolve_run_id(client.metadata, run_id)
+    run = find_run(client.metadata, run_id)
     root = client.metadata.get_run(run.root_id)
     if root.state.is_terminal:
         raise UsageError(f"pipeline {root.name} ({root.id}) already ended: it is {root.state.value}")

@@ -28,6 +28,7 @@ from loopline.sdk.future import Future
 from loopline.settings import Settings
 from loopline.storage.base import ArtifactStore, MetadataStore
 from loopline.storage.embedded import open_stores
+from loopline.storage.lookup import find_run
 
 
 class LocalRunner(Runner):
@@ -159,7 +160,7 @@ def rerun_plan(metadata: MetadataStore, run_id: str) -> RerunPlan:
     """A rerun from `run_id`: it executes again `run_id`, everything nested in it, everything that
     consumed their outputs, and their parents (cache or not), and may reuse every other
     successful run of that pipeline."""
-    target = metadata.get_run(run_id)
+    target = find_run(metadata, run_id)  # an id, or a unique prefix of one
     runs = {r.id: r for r in pipeline_runs(metadata, target.root_id)}
     children: dict[str, list[str]] = collections.defaultdict(list)
     consumers: dict[str, list[str]] = collections.defaultdict(list)
@@ -170,7 +171,7 @@ def rerun_plan(metadata: MetadataStore, run_id: str) -> RerunPlan:
             for source in ref.sources:
                 consumers[source].append(run.id)
     invalid: set[str] = set()
-    work: list[tuple[str, bool]] = [(run_id, True)]  # (run, whether its nested runs are invalid too)
+    work: list[tuple[str, bool]] = [(target.id, True)]  # (run, whether its nested runs are invalid too)
     while work:
         current, with_children = work.pop()
         if current in invalid:

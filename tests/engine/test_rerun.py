@@ -89,3 +89,14 @@ def test_a_rerun_executes_its_runs_again_even_when_they_are_cached(home, client:
     CALLS.clear()
     assert loopline.LocalRunner(home=home, rerun_from=total.id, echo=False).run(cached_pipeline(2)) == 1
     assert CALLS == ["total"]  # the squares upstream are reused, the chosen run executes again
+
+
+def test_a_rerun_takes_a_prefix_of_the_run_id(home, client: loopline.Client) -> None:  # type: ignore[no-untyped-def]
+    CALLS.clear()
+    first = pipeline(3)
+    loopline.LocalRunner(home=home, echo=False).run(first)
+    train_run = next(r for r in client.runs(name="train") if r.root_id == first.id)
+    CALLS.clear()
+    loopline.LocalRunner(home=home, rerun_from=train_run.id[:12], echo=False).run(pipeline(3))
+    assert CALLS == ["train", "report"]
+    assert client.run(train_run.id[:12]) == client.run(train_run.id)
