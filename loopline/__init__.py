@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 
-_SUBMODULES = ("inferences", "labeling", "miners", "models")
+_SUBMODULES = ("inferences", "labeling", "miners", "models", "testing")
 
 
 def __getattr__(name: str) -> Any:
