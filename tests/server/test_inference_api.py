@@ -13,6 +13,7 @@ import pytest
 from fastapi import Request
 from markupsafe import escape
 
+from loopline import Dataset
 from loopline.cl.workspace import Workspace
 from loopline.server.background import RunningServer, serve
 from loopline.server.config import ServerConfig
@@ -274,16 +275,14 @@ def test_label_skip_review_and_commit(guarded: httpx.Client, workspace: Workspac
         f"/api/v1/labeling/tasks/{a['id']}/review", json={"reviewer": "linus", "approve": True}
     )
     assert again.status_code == 409
-    before = guarded.get("/api/v1/datasets/digits-train").json()["versions"][-1]
-    done = guarded.post(f"/api/v1/labeling/{queue.name}/commit", json={"dataset": "digits-train"}).json()
-    assert (done["dataset"], done["added"], done["tasks"]) == (
-        f"digits-train@{before['version'] + 1}",
-        1,
-        [a["id"]],
+    # into a dataset of this test's own (the showcase's digits-train is shared by other tests)
+    train = Dataset.load("digits-train@1", workspace=workspace)
+    Dataset("api-train", train.features[:2], train.labels[:2], ids=["t0", "t1"], display="image 8x8").save(
+        workspace=workspace
     )
-    page = guarded.get(
-        f"/datasets/digits-train/{before['version'] + 1}", params={"source": "labeling", "q": a["example_id"]}
-    ).text
+    done = guarded.post(f"/api/v1/labeling/{queue.name}/commit", json={"dataset": "api-train"}).json()
+    assert (done["dataset"], done["added"], done["tasks"]) == ("api-train@2", 1, [a["id"]])
+    page = guarded.get("/datasets/api-train/2", params={"source": "labeling", "q": a["example_id"]}).text
     assert f'href="/inferences/{a["example_id"]}"' in page and "linus" in page
 
 
