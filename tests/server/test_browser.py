@@ -108,6 +108,26 @@ def test_a_record_page_follows_its_records_without_reload(page: Any, workspace: 
     page.locator("main", has_text="from-a-terminal").wait_for()
 
 
+def set_hidden(page: Any, hidden: bool) -> None:
+    """What the browser does when the page's tab goes to the background, or comes back."""
+    page.evaluate(
+        "hidden => { Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }",
+        hidden,
+    )
+
+
+def test_a_hidden_tab_lets_go_of_its_stream_and_catches_up_when_shown(page: Any, workspace: Any) -> None:
+    page.goto("/models")
+    page.locator("#live.on").wait_for()
+    set_hidden(page, True)  # browsers share ~6 connections per server among all tabs
+    page.locator("#live:not(.on)").wait_for()
+    loopline.models.register("while-hidden", {"weights": [4]}, workspace=workspace)
+    set_hidden(page, False)
+    page.locator("main", has_text="while-hidden").wait_for()
+    assert page.locator("#live.on").count() == 1
+
+
 def test_a_record_page_keeps_what_someone_started_typing(
     page: Any, stores: Any, workspace: Any, loop: Any
 ) -> None:

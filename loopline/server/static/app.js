@@ -39,14 +39,43 @@
     if (el) el.classList.toggle("on", on);
   }
 
+  // An event stream. Browsers give a page about 6 connections per server, shared by all its tabs:
+  // a stream of `/api/v1/events` (which replays changes `since` a moment) is closed while its
+  // tab is hidden and reopened, from the moment it was hidden, when the tab shows again.
   function listen(url, handlers) {
-    const source = new EventSource(url);
-    source.onopen = () => live(true);
-    source.onerror = () => live(false);
-    for (const [name, handler] of Object.entries(handlers)) {
-      source.addEventListener(name, (event) => handler(JSON.parse(event.data || "null")));
+    let source = null;
+    let closed = false;
+    const open = (target) => {
+      source = new EventSource(target);
+      source.onopen = () => live(true);
+      source.onerror = () => live(false);
+      for (const [name, handler] of Object.entries(handlers)) {
+        source.addEventListener(name, (event) => handler(JSON.parse(event.data || "null")));
+      }
+    };
+    open(url);
+    if (url.startsWith("/api/v1/events")) {
+      let hiddenAt = null;
+      document.addEventListener("visibilitychange", () => {
+        if (closed) return;
+        if (document.hidden && source) {
+          source.close();
+          source = null;
+          hiddenAt = new Date(Date.now() - 2000).toISOString();
+          live(false);
+        } else if (!document.hidden && !source) {
+          const resumed = new URL(url, location.origin);
+          resumed.searchParams.set("since", hiddenAt);
+          open(resumed.pathname + resumed.search);
+        }
+      });
     }
-    return source;
+    return {
+      close() {
+        closed = true;
+        if (source) source.close();
+      },
+    };
   }
 
   function formatDuration(seconds) {
