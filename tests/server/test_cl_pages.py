@@ -208,6 +208,7 @@ def test_the_schedules_page_shows_next_slot_and_last_runs(http: httpx.Client, re
         "/models/no-such-model",
         "/reports/" + "0" * 64,
         "/reports/../../etc/passwd",
+        "/labeling/no-such-queue",
     ],
 )
 def test_unknown_records_are_404(http: httpx.Client, registry: Registry, path: str) -> None:
@@ -290,3 +291,25 @@ def test_pages_answer_junk_with_4xx_never_5xx(http: httpx.Client, loop: Any, pat
         url = path.replace("{}", quote(junk, safe=""))
         response = http.get(url)
         assert response.status_code < 500, (url, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("path", "kinds"),
+    [
+        ("/datasets", "datasets"),
+        ("/datasets/digits-train", "datasets"),  # the latest version: a new one shows
+        ("/datasets/digits-train/1", None),  # a pinned version never changes
+        ("/models", "models"),
+        ("/models/digits", "models,reports"),
+        ("/reports", "reports"),
+        ("/schedules", "schedules"),
+        ("/inferences", "inferences"),
+        ("/labeling", "labeling"),
+        ("/loops", "loops"),
+    ],
+)
+def test_record_pages_name_the_records_they_follow(
+    http: httpx.Client, registry: Registry, path: str, kinds: str | None
+) -> None:
+    followed = re.search(r'data-live-main="([^"]*)"', http.get(path).text)
+    assert (followed.group(1) if followed else None) == kinds

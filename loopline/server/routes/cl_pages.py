@@ -162,12 +162,23 @@ def dataset_version_page(
 
 
 @router.get("/datasets/{name:path}", response_class=HTMLResponse)
-def dataset_latest(request: Request, name: str, state: State, f: Examples) -> HTMLResponse:
-    return dataset_page(request, state, state.workspace.store.get_dataset_version(name), f)
+def dataset_latest(
+    request: Request,
+    name: str,
+    state: State,
+    f: Examples,
+    live: Annotated[LivePage, Depends(live_page(RecordKind.DATASETS))],
+) -> HTMLResponse:
+    """The latest version, followed live (a new version shows); a pinned version never changes."""
+    return dataset_page(request, state, state.workspace.store.get_dataset_version(name), f, live)
 
 
 def dataset_page(
-    request: Request, state: ServerState, record: DatasetVersion, f: ExampleFilter
+    request: Request,
+    state: ServerState,
+    record: DatasetVersion,
+    f: ExampleFilter,
+    live: LivePage | None = None,
 ) -> HTMLResponse:
     import numpy as np
 
@@ -181,6 +192,7 @@ def dataset_page(
     return render(
         request,
         "dataset.html",
+        live=live,
         nav="datasets",
         record=record,
         versions=versions,

@@ -29,6 +29,7 @@ State = Annotated[ServerState, Depends(server_state)]
 PAGE = 50
 REVIEW_PAGE = 60
 MAX_OPTIONS = 20
+FILTER_CHARS = 256  # a filter value as long as a model name may be
 
 
 # -- inputs as they were logged ----------------------------------------------------------------
@@ -116,7 +117,7 @@ def explorer_params(
     request: Request, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0
 ) -> ExplorerParams:
     names = ("model", "version", "since", "until", "min_confidence", "max_confidence", "feedback")
-    return ExplorerParams({k: request.query_params.get(k, "")[:64] for k in names}, offset)
+    return ExplorerParams({k: request.query_params.get(k, "")[:FILTER_CHARS] for k in names}, offset)
 
 
 @router.get("/inferences", response_class=HTMLResponse)
@@ -149,7 +150,12 @@ def inferences_page(
 
 
 @router.get("/inferences/{request_id:path}", response_class=HTMLResponse)
-def inference_page(request: Request, request_id: str, state: State) -> HTMLResponse:
+def inference_page(
+    request: Request,
+    request_id: str,
+    state: State,
+    live: Annotated[LivePage, Depends(live_page(RecordKind.INFERENCES, RecordKind.LABELING))],
+) -> HTMLResponse:
     loop = state.workspace.loop
     record = loop.get_inference(request_id)
     shown = logged_inputs(state, [record]).get(request_id)
@@ -160,6 +166,7 @@ def inference_page(request: Request, request_id: str, state: State) -> HTMLRespo
     return render(
         request,
         "inference.html",
+        live=live,
         nav="inferences",
         record=record,
         shown=shown,
@@ -227,6 +234,8 @@ def labeling_page(
 ) -> HTMLResponse:
     loop = state.workspace.loop
     counts = loop.task_counts(queue_name)
+    if not counts:
+        raise HTTPException(404, f"no labeling queue named {queue_name!r}; see the queues at /labeling")
     review: list[TaskView] = []
     if mode == "review":
         review = task_views(state, loop.list_tasks(queue_name, states=["labeled"], limit=REVIEW_PAGE))

@@ -78,6 +78,14 @@
     };
   }
 
+  // A log line as a terminal would leave it: colour codes dropped, and of a line that a progress
+  // bar rewrote with carriage returns, only its last state.
+  const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g;
+  function plainLine(text) {
+    const states = text.replace(ANSI, "").split("\r").filter((part) => part !== "");
+    return states.length ? states[states.length - 1] : "";
+  }
+
   function formatDuration(seconds) {
     if (seconds == null) return "";
     if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
@@ -448,7 +456,7 @@
           const needle = search.value.toLowerCase();
           const parts = chunk.text.split("\n");
           if (parts[parts.length - 1] === "") parts.pop();
-          for (const text of parts) {
+          for (const text of parts.map(plainLine)) {
             const line = document.createElement("div");
             line.className = chunk.stream === "stderr" ? "stderr" : "";
             line.textContent = text;
