@@ -10,8 +10,16 @@ from loopline.server.timefmt import duration
 MARGIN = 16.0
 
 
+TITLE_CHAR_PX = 7.5
+
+
 def _text(value: str, limit: int = 26) -> str:
     return escape(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
+def _fits(width: float) -> int:
+    """How many characters of a title fit in `width` pixels (about 7.5 px each, at least 4)."""
+    return max(4, int(width / TITLE_CHAR_PX))
 
 
 def _state_bar(box: Box, x: float, y: float, width: float) -> str:
@@ -36,7 +44,7 @@ def _node(box: Box, is_selected: bool) -> str:
             f'<rect class="frame" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="10"/>'
             f'<g class="node head" data-run-id="{run.id}" tabindex="0" role="link" aria-label="{escape(run.name)}: {run.state.value}">'
             f'<circle class="dot s-{run.state.value}" cx="{x + 14:.1f}" cy="{y + 15:.1f}" r="5"/>'
-            f'<text x="{x + 26:.1f}" y="{y + 19:.1f}" class="title">{_text(run.name, 40)}</text></g>'
+            f'<text x="{x + 26:.1f}" y="{y + 19:.1f}" class="title">{_text(run.name, _fits(w - 62))}</text></g>'
             f'<g class="toggle" data-toggle="{run.id}" data-open="1" tabindex="0" role="button" aria-label="close group {escape(run.name)}">'
             f'<rect x="{x + w - 28:.1f}" y="{y + 5:.1f}" width="20" height="20" rx="4"/>'
             f'<text x="{x + w - 18:.1f}" y="{y + 19:.1f}" text-anchor="middle">\u2212</text></g></g>'

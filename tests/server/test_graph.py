@@ -133,3 +133,13 @@ def test_labels_are_escaped_in_the_svg() -> None:
     evil = run("<script>x</script>", root)
     svg = render_graph(layout([root, evil], root.id))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_a_group_title_is_cut_to_the_width_of_its_frame() -> None:
+    import re
+
+    root = run("nightly_retraining_pipeline_for_the_production_model")
+    svg = render_graph(layout([root, run("fit", root)], root.id))
+    width = float(re.search(r'class="frame" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    title = re.search(r'class="title">([^<]*)</text></g><g class="toggle"', svg).group(1)  # type: ignore[union-attr]
+    assert title.endswith("…") and len(title) * 7.5 <= width - 62
