@@ -31,6 +31,18 @@ def test_runs_page_lists_pipelines_and_opens_one(page: Any, seeded: Seeded, shot
     page.locator("svg.graph .node").first.wait_for()
 
 
+def test_opened_rows_stay_open_when_a_new_pipeline_arrives(page: Any, seeded: Seeded, stores: Any) -> None:
+    page.goto("/runs")
+    page.locator(f'tr[data-run-id="{seeded.showcase}"] button.expand').click()
+    page.locator(f'tr[data-parent="{seeded.showcase}"]').first.wait_for()
+    metadata, artifacts = stores
+    new = pipelines.inc(1)
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(new)
+    page.locator(f'#runs-body tr[data-run-id="{new.id}"]').wait_for()  # the rows were redrawn...
+    page.locator(f'tr[data-parent="{seeded.showcase}"]').first.wait_for()  # ...and reopened
+    assert page.locator(f'tr[data-parent="{seeded.showcase}"]').count() == 3
+
+
 def test_filters_live_in_the_url(page: Any) -> None:
     page.goto("/runs")
     page.get_by_label("search").fill("failing")

@@ -183,23 +183,32 @@
   function runsPage(table) {
     const body = $("#runs-body");
     let refreshTimer = null;
+    // New pipelines redraw the rows; the ones someone had opened are opened again.
     const refresh = () => {
       clearTimeout(refreshTimer);
       refreshTimer = setTimeout(async () => {
+        const opened = $$('button.expand[aria-expanded="true"]', body).map((b) => b.dataset.expand);
         const response = await html("/fragments/runs" + location.search);
         body.innerHTML = await response.text();
+        for (const id of opened) {
+          const button = $(`button.expand[data-expand="${id}"]`, body);
+          if (button) await expand(button);
+        }
       }, 250);
     };
-    body.addEventListener("click", async (event) => {
+    body.addEventListener("click", (event) => {
       const button = event.target.closest("button.expand");
       if (!button) return;
+      if (button.getAttribute("aria-expanded") === "true") {
+        removeDescendants(button.dataset.expand);
+        button.setAttribute("aria-expanded", "false");
+      } else {
+        expand(button);
+      }
+    });
+    async function expand(button) {
       const row = button.closest("tr");
       const id = button.dataset.expand;
-      if (button.getAttribute("aria-expanded") === "true") {
-        removeDescendants(id);
-        button.setAttribute("aria-expanded", "false");
-        return;
-      }
       const depth = Number(row.dataset.depth || 0) + 1;
       const response = await html(`/fragments/children/${id}?depth=${depth}`);
       const text = await response.text();
@@ -212,7 +221,7 @@
       }
       row.after(...Array.from(holder.rows));
       button.setAttribute("aria-expanded", "true");
-    });
+    }
     function removeDescendants(id) {
       for (const child of $$(`tr[data-parent="${id}"]`, body)) {
         removeDescendants(child.dataset.runId);
