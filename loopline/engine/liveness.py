@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from loopline.core.clock import Clock
 from loopline.core.records import RunnerRecord
@@ -27,13 +28,18 @@ logger = logging.getLogger(__name__)
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, dead but not yet reaped by its parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): signal 0 is all we know
+    return state != "Z"
 
 
 def dead_runners(

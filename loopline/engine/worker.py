@@ -4,8 +4,9 @@ It receives pickled StepTasks from its runner, reads inputs from the artifact st
 step, writes the output to the store and sends back a StepResult; output and metrics travel
 as messages while the step runs. Between runs a worker can be parked (kept warm for the next
 run of its runner's process); a parked worker whose imported code changed on disk refuses the
-next run and exits, and one that no run takes within its idle limit exits by itself. Ctrl-C is the runner's to handle: workers ignore SIGINT and
-are stopped by their runner.
+next run and exits, and one that no run takes within its idle limit exits by itself. Ctrl-C is
+the runner's to handle: workers ignore SIGINT and are stopped by their runner. A worker whose
+runner died (killed, crashed) exits too, even in the middle of a step: nobody would record it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -28,6 +30,21 @@ from loopline.sdk.context import MetricSink
 from loopline.storage.artifacts import open_artifact_store
 
 FLUSH_INTERVAL_S = 0.1
+PARENT_CHECK_S = 1.0
+
+
+def exit_with_parent(check_s: float = PARENT_CHECK_S) -> None:
+    """Exit this process as soon as the process that started it is gone (it is adopted by
+    another, so its parent id changes)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(check_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="loopline-parent-watch", daemon=True).start()
 
 
 class RemoteStepError(LooplineError):
@@ -127,6 +144,7 @@ def _mtime(path: str) -> int:
 
 def serve(read_fd: int, write_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     inbox = Connection(read_fd, writable=False)
     channel = Channel(Connection(write_fd, readable=False))
     capture.install(echo=False)

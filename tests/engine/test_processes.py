@@ -197,3 +197,37 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a killed child may linger as a zombie
         return stat.read().split()[2] != "Z"
+
+
+STANDALONE_HANG = """
+    import os, pathlib, sys, time
+    import loopline
+
+    @loopline.func(standalone=True)
+    def busy(folder: str) -> int:
+        pathlib.Path(folder, "worker.pid").write_text(str(os.getpid()))
+        time.sleep(3600)
+        return 0
+
+    if __name__ == "__main__":
+        loopline.LocalRunner(echo=False).run(busy(sys.argv[1]))
+"""
+
+
+def test_a_busy_worker_exits_when_its_runner_is_killed(tmp_path: Path, home: Path) -> None:
+    path = script(tmp_path, "standalone_hang.py", STANDALONE_HANG)
+    runner = start(path, home, str(tmp_path))
+    pid_file = tmp_path / "worker.pid"
+    eventually(pid_file.exists)
+    worker = int(pid_file.read_text())
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+
+    def worker_gone() -> bool:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{worker}/stat").read_text().split(") ")[-1].startswith("Z")
+
+    eventually(worker_gone, timeout=30)  # it would sleep for an hour, unrecorded
