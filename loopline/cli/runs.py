@@ -208,6 +208,11 @@ def gc(days: float, dry_run: bool) -> None:
     verb = "would delete" if dry_run else "deleted"
     click.echo(
         f"{verb} {report.pipelines} pipeline(s) ({report.runs} runs) and {report.artifacts} artifact(s), {report.bytes / 2**20:.1f} MiB"
+        + (
+            f"; removed {report.partial_writes} unfinished write(s) of crashed runs"
+            if report.partial_writes
+            else ""
+        )
     )
 
 

@@ -7,9 +7,11 @@ the end, so a corrupted file is reported by name instead of silently loading wro
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -79,6 +81,17 @@ class VerifyingReader:
 _HASH_FIRST_BYTES = 256 * 1024
 
 
+def _touch(path: Path) -> bool:
+    """Mark an artifact file as just put (its bytes were put again); False when it is not there."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    except PermissionError:  # another user's file in a shared folder: it is there all the same
+        return path.exists()
+    return True
+
+
 def _shard(artifact_id: str) -> str:
     return f"{artifact_id[:2]}/{artifact_id}"
 
@@ -101,7 +114,7 @@ class LocalArtifactStore:
             # A small value is hashed before anything is written: one the store already holds
             # (a literal input, a repeated result) then costs a stat instead of a file.
             known = digest_chunks(encoded.chunks())
-            if (self.root / _shard(known)).exists():
+            if _touch(self.root / _shard(known)):
                 return known
         tmp = self._tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
         hasher = new_hasher()
@@ -117,7 +130,7 @@ class LocalArtifactStore:
                     os.fsync(out.fileno())
             artifact_id = hasher.hexdigest()
             final = self.root / _shard(artifact_id)
-            if final.exists():
+            if _touch(final):
                 tmp.unlink()
             else:
                 final.parent.mkdir(exist_ok=True)
@@ -145,6 +158,22 @@ class LocalArtifactStore:
         for shard in self.root.iterdir():
             if len(shard.name) == 2 and shard.is_dir():
                 yield from (p.name for p in shard.iterdir() if len(p.name) == 64)
+
+    def written_at(self, artifact_id: str) -> float | None:
+        try:
+            return self.path(artifact_id).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def discard_partial_writes(self, older_than_s: float) -> int:
+        limit = time.time() - older_than_s
+        discarded = 0
+        for tmp in self._tmp.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a write that just finished
+                if tmp.stat().st_mtime < limit:
+                    tmp.unlink()
+                    discarded += 1
+        return discarded
 
 
 class FsspecArtifactStore:
@@ -175,6 +204,8 @@ class FsspecArtifactStore:
         final = self._key(artifact_id)
         if self.fs.exists(final):
             self.fs.rm(tmp)
+            with contextlib.suppress(NotImplementedError, OSError, ValueError):  # not every filesystem can
+                self.fs.touch(final, truncate=False)
         else:
             self.fs.mv(tmp, final)
         return artifact_id
@@ -199,6 +230,25 @@ class FsspecArtifactStore:
             name = str(path).rsplit("/", 1)[-1]
             if len(name) == 64 and "/tmp/" not in str(path):
                 yield name
+
+    def written_at(self, artifact_id: str) -> float | None:
+        return self._modified(self._key(artifact_id))
+
+    def discard_partial_writes(self, older_than_s: float) -> int:
+        limit = time.time() - older_than_s
+        discarded = 0
+        for path in self.fs.find(f"{self._root}/tmp"):
+            modified = self._modified(path)
+            if modified is not None and modified < limit:
+                self.fs.rm(path)
+                discarded += 1
+        return discarded
+
+    def _modified(self, key: str) -> float | None:
+        try:
+            return float(self.fs.modified(key).timestamp())
+        except (NotImplementedError, OSError, ValueError, AttributeError):
+            return None
 
 
 class MemoryArtifactStore:
@@ -232,6 +282,12 @@ class MemoryArtifactStore:
 
     def ids(self) -> Iterator[str]:
         return iter(list(self._data))
+
+    def written_at(self, artifact_id: str) -> float | None:
+        return None  # one process's memory: no run elsewhere can be putting it
+
+    def discard_partial_writes(self, older_than_s: float) -> int:
+        return 0  # writes to memory are never partial
 
 
 def open_artifact_store(url: str | Path) -> ArtifactStore:

@@ -136,6 +136,15 @@ class ArtifactStore(Protocol):
 
     def ids(self) -> Iterator[str]: ...
 
+    def written_at(self, artifact_id: str) -> float | None:
+        """When the artifact was last put (seconds since the epoch; putting bytes the store holds
+        already counts), or None when the store cannot tell. Garbage collection spares recent ones:
+        a run in progress may have put one without having recorded it yet."""
+
+    def discard_partial_writes(self, older_than_s: float) -> int:
+        """Delete the temporary files of writes that never finished (their process died) and are
+        older than `older_than_s`; returns how many."""
+
 
 @dataclasses.dataclass(frozen=True)
 class PipelineStats:

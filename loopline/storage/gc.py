@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterable, Iterator
 
 from loopline.core.records import RunFilter, RunRecord
 from loopline.errors import ArtifactNotFoundError
 from loopline.storage.base import ArtifactStore, MetadataStore
+
+RECENT_WRITE_S = 600.0  # an artifact put this recently may belong to a run that has not said so yet
+PARTIAL_WRITE_S = 3600.0  # a temporary file untouched this long is a write whose process died
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +21,7 @@ class GcReport:
     runs: int
     artifacts: int
     bytes: int
+    partial_writes: int = 0
 
 
 def all_runs(metadata: MetadataStore, query: RunFilter) -> Iterator[RunRecord]:
@@ -38,9 +43,13 @@ def collect_garbage(
     keep_artifacts: Iterable[str] = (),
 ) -> GcReport:
     """Delete pipelines that ended before `cutoff` (with all their runs), then every artifact
-    created before `cutoff` that no remaining run (nor `keep_artifacts`) references.
+    created before `cutoff` that no remaining run (nor `keep_artifacts`) references, and the
+    temporary files of writes whose process died.
 
-    Unfinished pipelines and artifacts too new to be referenced yet are never touched."""
+    Unfinished pipelines and artifacts too new to be referenced yet are never touched: neither one
+    created after `cutoff`, nor one put in the last RECENT_WRITE_S (a run in progress may have
+    produced bytes an old artifact already held, and not recorded its output yet)."""
+    recent = time.time() - RECENT_WRITE_S
     roots = [
         r
         for r in all_runs(metadata, RunFilter(root_only=True, created_before=cutoff))
@@ -70,11 +79,16 @@ def collect_garbage(
             continue  # no record yet: possibly being written right now
         if record.created_at >= cutoff:
             continue
+        written = artifacts.written_at(artifact_id)
+        if written is not None and written >= recent:
+            continue
         removed += 1
         size += record.size
         unreferenced.append(artifact_id)
+    partial = 0
     if not dry_run:
         for artifact_id in unreferenced:
             artifacts.delete(artifact_id)
         metadata.delete_artifact_records(unreferenced)
-    return GcReport(len(roots), len(doomed), removed, size)
+        partial = artifacts.discard_partial_writes(PARTIAL_WRITE_S)
+    return GcReport(len(roots), len(doomed), removed, size, partial)

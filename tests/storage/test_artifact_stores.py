@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
+from loopline.core.serialization import encode
 from loopline.storage.artifacts import FsspecArtifactStore, LocalArtifactStore, MemoryArtifactStore
 from tests.storage.artifact_conformance import ArtifactStoreConformance
 
@@ -23,6 +26,22 @@ class TestLocalArtifactStore(ArtifactStoreConformance):
 
     def leftovers(self, store: LocalArtifactStore) -> list[str]:
         return [p.name for p in (store.root / "tmp").iterdir()]
+
+    @pytest.mark.parametrize("size", [10, 300 * 1024])  # hashed before writing, and while writing
+    def test_putting_bytes_it_holds_counts_as_a_write(self, store: LocalArtifactStore, size: int) -> None:
+        artifact_id = store.put(encode(b"x" * size))
+        os.utime(store.path(artifact_id), (1_000_000, 1_000_000))  # written long ago
+        assert store.written_at(artifact_id) == 1_000_000
+        assert store.put(encode(b"x" * size)) == artifact_id
+        assert (store.written_at(artifact_id) or 0) > time.time() - 60
+
+    def test_only_old_partial_writes_are_discarded(self, store: LocalArtifactStore) -> None:
+        old, fresh = store.root / "tmp" / "123-dead", store.root / "tmp" / "456-busy"
+        old.write_bytes(b"half")
+        fresh.write_bytes(b"half")
+        os.utime(old, (1_000_000, 1_000_000))
+        assert store.discard_partial_writes(3600) == 1
+        assert self.leftovers(store) == ["456-busy"]
 
 
 class TestFsspecArtifactStore(ArtifactStoreConformance):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import pytest
 
 from loopline.core.records import InputRef, RunState, WriteBatch
-from loopline.storage.artifacts import MemoryArtifactStore, store_value
+from loopline.storage.artifacts import LocalArtifactStore, MemoryArtifactStore, store_value
 from loopline.storage.gc import GcReport, collect_garbage
 from loopline.storage.memory import MemoryMetadataStore
 from tests.storage.metadata_conformance import at, child, make_run
@@ -93,3 +95,26 @@ def test_a_dry_run_deletes_nothing_but_reports_everything(stores: Stores) -> Non
     report = stores.gc(10, dry_run=True)
     assert stores.metadata.count_runs() == 2 and stores.artifacts.exists(output)
     assert (report.pipelines, report.runs, report.artifacts) == (1, 2, 1)
+
+
+def test_an_old_artifact_put_again_by_a_run_in_progress_is_kept(tmp_path: Path) -> None:
+    """A running step produced bytes an old, unreferenced artifact already held, and has not
+    recorded its output yet: gc must not delete the file under it."""
+    metadata, artifacts = MemoryMetadataStore(), LocalArtifactStore(tmp_path / "artifacts")
+    for value in ("shared result", "really unused"):
+        record = dataclasses.replace(store_value(value, artifacts), created_at=at(0))
+        metadata.write(WriteBatch(artifacts=[record]))
+        os.utime(artifacts.path(record.id), (1_000_000, 1_000_000))  # written long ago
+    shared = store_value("shared result", artifacts).id  # the running step puts it again
+    report = collect_garbage(metadata, artifacts, at(10))
+    assert report.artifacts == 1 and artifacts.exists(shared)
+
+
+def test_gc_discards_writes_that_crashed_long_ago(tmp_path: Path) -> None:
+    artifacts = LocalArtifactStore(tmp_path / "artifacts")
+    crashed = artifacts.root / "tmp" / "4242-abcdef"
+    crashed.write_bytes(b"half of an array")
+    os.utime(crashed, (1_000_000, 1_000_000))
+    assert collect_garbage(MemoryMetadataStore(), artifacts, at(10), dry_run=True).partial_writes == 0
+    assert collect_garbage(MemoryMetadataStore(), artifacts, at(10)).partial_writes == 1
+    assert not crashed.exists()
