@@ -47,8 +47,9 @@ def collect_garbage(
     temporary files of writes whose process died.
 
     Unfinished pipelines and artifacts too new to be referenced yet are never touched: neither one
-    created after `cutoff`, nor one put in the last RECENT_WRITE_S (a run in progress may have
-    produced bytes an old artifact already held, and not recorded its output yet)."""
+    created after `cutoff`, nor, while a runner is live, one put in the last RECENT_WRITE_S (a run
+    in progress may have produced bytes an old artifact already held, and not recorded its output
+    yet)."""
     recent = time.time() - RECENT_WRITE_S
     roots = [
         r
@@ -67,9 +68,7 @@ def collect_garbage(
             kept.add(run.output_id)
     if doomed and not dry_run:
         metadata.delete_runs(doomed)
-    removed = 0
-    size = 0
-    unreferenced = []
+    candidates: list[tuple[str, int]] = []
     for artifact_id in list(artifacts.ids()):
         if artifact_id in kept:
             continue
@@ -77,14 +76,12 @@ def collect_garbage(
             record = metadata.get_artifact(artifact_id)
         except ArtifactNotFoundError:
             continue  # no record yet: possibly being written right now
-        if record.created_at >= cutoff:
-            continue
-        written = artifacts.written_at(artifact_id)
-        if written is not None and written >= recent:
-            continue
-        removed += 1
-        size += record.size
-        unreferenced.append(artifact_id)
+        if record.created_at < cutoff:
+            candidates.append((artifact_id, record.size))
+    if metadata.live_runners():  # a pipeline may be running: spare what was put lately
+        candidates = [(a, size) for a, size in candidates if not _written_since(artifacts, a, recent)]
+    unreferenced = [artifact_id for artifact_id, _ in candidates]
+    removed, size = len(candidates), sum(size for _, size in candidates)
     partial = 0
     if not dry_run:
         for artifact_id in unreferenced:
@@ -92,3 +89,8 @@ def collect_garbage(
         metadata.delete_artifact_records(unreferenced)
         partial = artifacts.discard_partial_writes(PARTIAL_WRITE_S)
     return GcReport(len(roots), len(doomed), removed, size, partial)
+
+
+def _written_since(artifacts: ArtifactStore, artifact_id: str, moment: float) -> bool:
+    written = artifacts.written_at(artifact_id)
+    return written is not None and written >= moment

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loopline.core.records import InputRef, RunState, WriteBatch
+from loopline.core.records import InputRef, RunnerRecord, RunState, WriteBatch
 from loopline.storage.artifacts import LocalArtifactStore, MemoryArtifactStore, store_value
 from loopline.storage.gc import GcReport, collect_garbage
 from loopline.storage.memory import MemoryMetadataStore
@@ -105,9 +105,13 @@ def test_an_old_artifact_put_again_by_a_run_in_progress_is_kept(tmp_path: Path) 
         record = dataclasses.replace(store_value(value, artifacts), created_at=at(0))
         metadata.write(WriteBatch(artifacts=[record]))
         os.utime(artifacts.path(record.id), (1_000_000, 1_000_000))  # written long ago
-    shared = store_value("shared result", artifacts).id  # the running step puts it again
-    report = collect_garbage(metadata, artifacts, at(10))
-    assert report.artifacts == 1 and artifacts.exists(shared)
+    metadata.save_runner(RunnerRecord("runner", "host", os.getpid(), at(0), at(0)))  # live, working
+    shared = store_value("shared result", artifacts).id  # its running step puts it again
+    assert collect_garbage(metadata, artifacts, at(10), dry_run=True).artifacts == 1
+    metadata.save_runner(RunnerRecord("runner", "host", os.getpid(), at(0), at(0), stopped_at=at(1)))
+    assert collect_garbage(metadata, artifacts, at(10), dry_run=True).artifacts == 2  # nobody is running
+    metadata.save_runner(RunnerRecord("runner2", "host", os.getpid(), at(0), at(0)))
+    assert collect_garbage(metadata, artifacts, at(10)).artifacts == 1 and artifacts.exists(shared)
 
 
 def test_gc_discards_writes_that_crashed_long_ago(tmp_path: Path) -> None:
