@@ -57,7 +57,8 @@ def run(args: tuple[str, ...]) -> None:
     if parsed.func_name is None and not parsed.defines(DEFAULT_FUNC):
         if rest or leading:
             raise UsageError(
-                f"{parsed.file} has no func named {DEFAULT_FUNC!r}, so it runs as a script, which takes no parameters"
+                f"{parsed.file} has no func named {DEFAULT_FUNC!r}, so it runs as a script, which takes no "
+                f"parameters; to run another func, name it: loopline run {parsed.file}:FUNC --PARAM VALUE"
             )
         sys.argv = [str(parsed.file)]
         runpy.run_path(str(parsed.file), run_name="__main__")
@@ -137,6 +138,10 @@ def run_pipeline(future: Future[Any], runner: LocalRunner) -> Any:
         click.echo(f"error: {error}", err=True)
         click.echo(f"  see: loopline logs {failed}   loopline runs show {future.id}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:  # the runner stopped its steps and recorded them before this
+        click.echo(f"interrupted: pipeline {future.id} was cancelled", err=True)
+        click.echo(f"  see: loopline runs show {future.id}", err=True)
+        sys.exit(130)
     finally:
         runner.hooks.remove(progress)
     click.echo(f"{future.props.name} succeeded: {short_repr(value, 300)}")

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,43 @@ def test_gc_keeps_recent_pipelines(hello_run: loopline.RunRecord, home: Path) ->
 
 def test_version() -> None:
     assert invoke("version")[1].startswith(f"loopline {loopline.__version__}")
+
+
+SLOW = """\
+import pathlib, time
+import loopline
+
+@loopline.func(standalone=True)
+def slow(marker: str) -> int:
+    pathlib.Path(marker).touch()
+    time.sleep(120)
+    return 0
+
+@loopline.func
+def pipeline(marker: str) -> int:
+    return slow(marker)
+"""
+
+
+def test_ctrl_c_on_run_says_which_pipeline_was_cancelled(home: Path, tmp_path: Path) -> None:
+    flow = tmp_path / "slow_flow.py"
+    flow.write_text(SLOW)
+    marker = tmp_path / "started"
+    env = {**os.environ, "LOOPLINE_HOME": str(home)}
+    command = [sys.executable, "-m", "loopline.cli.main", "run", str(flow), "--marker", str(marker)]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    ) as process:
+        try:
+            deadline = time.monotonic() + 60
+            while not marker.exists():
+                assert time.monotonic() < deadline and process.poll() is None, "the step never started"
+                time.sleep(0.05)
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
+            out, _ = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    root = loopline.Client(home).runs(name="pipeline")[0]
+    assert process.returncode == 130 and f"interrupted: pipeline {root.id} was cancelled" in out
+    assert root.state is loopline.RunState.CANCELLED
