@@ -56,7 +56,8 @@ class MetadataStore(Protocol):
     def count_runs(self, filter: RunFilter = RunFilter()) -> int: ...
 
     def find_cached(self, cache_key: str) -> RunRecord | None:
-        """The most recent run with this cache key that succeeded by executing."""
+        """The most recent run with this cache key that succeeded by executing; failing that (gc
+        deleted it), the most recent one that reused such a run's output."""
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         """The artifact's record, or ArtifactNotFoundError."""

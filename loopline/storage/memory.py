@@ -129,9 +129,12 @@ class MemoryMetadataStore:
     def find_cached(self, cache_key: str) -> RunRecord | None:
         with self._lock:
             hits = [
-                r for r in self._runs.values() if r.cache_key == cache_key and r.state is RunState.SUCCEEDED
+                r
+                for r in self._runs.values()
+                if r.cache_key == cache_key and r.state in (RunState.SUCCEEDED, RunState.CACHED)
             ]
-        return max(hits, key=lambda r: (r.ended_at or r.created_at, r.id), default=None)
+        executed = [r for r in hits if r.state is RunState.SUCCEEDED] or hits
+        return max(executed, key=lambda r: (r.ended_at or r.created_at, r.id), default=None)
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self._lock:

@@ -96,3 +96,16 @@ def test_a_cached_result_whose_artifact_was_deleted_is_recomputed(runner: loopli
         artifacts.delete(artifact_id)
     assert runner.run(expensive(9)) == 90
     assert CALLS == [9, 9]
+
+
+def test_the_cache_outlives_the_pipeline_that_executed_the_step(
+    runner: loopline.LocalRunner, client: loopline.Client
+) -> None:
+    CALLS.clear()
+    first = run(runner, 7)
+    run(runner, 7)  # both steps cached from the first pipeline
+    metadata, _ = runner.stores()
+    metadata.delete_runs([r.id for r in client.runs(limit=100) if r.root_id == first.id])  # as gc does
+    third = run(runner, 7)
+    assert CALLS == [7, 8]  # still cached, from the second pipeline's runs
+    assert {r.state for r in client.runs(name="expensive") if r.root_id == third.id} == {RunState.CACHED}

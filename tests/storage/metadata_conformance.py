@@ -334,12 +334,26 @@ class MetadataStoreConformance:
         hit = store.find_cached("k")
         assert hit is not None and hit.id == "r"
 
-    @pytest.mark.parametrize("state", [s for s in RunState if s is not RunState.SUCCEEDED])
-    def test_find_cached_ignores_runs_that_did_not_succeed_by_executing(
+    @pytest.mark.parametrize("state", [s for s in RunState if s not in (RunState.SUCCEEDED, RunState.CACHED)])
+    def test_find_cached_ignores_runs_that_did_not_succeed(
         self, store: MetadataStore, state: RunState
     ) -> None:
         self.write(store, make_run("r", cache_key="k", state=state, ended_at=at(1)))
         assert store.find_cached("k") is None
+
+    def test_find_cached_prefers_a_run_that_executed_to_one_that_reused_it(
+        self, store: MetadataStore
+    ) -> None:
+        self.write(
+            store,
+            make_run("reused", cache_key="k", state=RunState.CACHED, ended_at=at(9), output_id="a" * 64),
+            make_run("executed", cache_key="k", state=RunState.SUCCEEDED, ended_at=at(1), output_id="a" * 64),
+        )
+        hit = store.find_cached("k")
+        assert hit is not None and hit.id == "executed"
+        store.delete_runs(["executed"])  # gc deleted the pipeline that executed it
+        hit = store.find_cached("k")
+        assert hit is not None and hit.id == "reused"
 
     def test_find_cached_prefers_the_latest_run(self, store: MetadataStore) -> None:
         self.write(

@@ -175,25 +175,27 @@ class SqlMetadataStore:
             return int(conn.execute(query).scalar_one())
 
     @functools.cached_property
-    def _find_cached_query(self) -> sa.Select[Any]:
+    def _find_cached_queries(self) -> tuple[sa.Select[Any], ...]:
         # Built once: a cached step is one lookup, and building the statement cost more than
         # running it. `state` sits inside an expression so that SQLite, which has no statistics
         # to go by, searches by the key and not by the state index (a scan of every succeeded
-        # run: 1 ms per lookup at 1,000 runs in the store, 20 ms at 30,000).
+        # run: 1 ms per lookup at 1,000 runs in the store, 20 ms at 30,000). A run that executed
+        # first; else (gc deleted it) one that reused such a run's output.
         c = t.runs.c
-        return (
+        return tuple(
             self._select_runs()
-            .where(
-                c.cache_key == sa.bindparam("cache_key"),
-                sa.func.coalesce(c.state, "") == RunState.SUCCEEDED.value,
-            )
+            .where(c.cache_key == sa.bindparam("cache_key"), sa.func.coalesce(c.state, "") == state.value)
             .order_by(sa.func.coalesce(c.ended_at, c.created_at).desc(), c.id.desc())
             .limit(1)
+            for state in (RunState.SUCCEEDED, RunState.CACHED)
         )
 
     def find_cached(self, cache_key: str) -> RunRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(self._find_cached_query, {"cache_key": cache_key}).mappings().first()
+            for query in self._find_cached_queries:
+                row = conn.execute(query, {"cache_key": cache_key}).mappings().first()
+                if row is not None:
+                    break
         return None if row is None else _run_from_row(row)
 
     # -- artifacts, logs, metrics, notes -----------------------------------------------------
