@@ -4,7 +4,9 @@ Built in: `accuracy`, `precision[C]`, `recall[C]`, `f1[C]` (per class C), `macro
 (binary, or one-vs-rest macro average), `mae` and `rmse`. User metrics are functions
 `fn(labels, predictions) -> float`, or `Metric(fn, higher_is_better=..., needs_scores=True)` for
 functions `fn(labels, predictions, scores) -> float`. A metric that is undefined on a slice
-(recall of a class absent from it, AUROC of a one-class slice) is NaN.
+(recall of a class absent from it, AUROC of a one-class slice) is NaN. Precision and F1 of a
+class the slice holds but the model never predicts are 0 (as scikit-learn's `zero_division=0`),
+so a model that stops predicting a class fails its checks instead of skipping them.
 """
 
 from __future__ import annotations
@@ -148,16 +150,15 @@ def _per_class(kind: str, data: SliceData, cls: Any) -> float:
 
     actual = data.labels == cls
     predicted = data.predictions == cls
+    n_actual, n_predicted = int(np.count_nonzero(actual)), int(np.count_nonzero(predicted))
+    if n_actual == 0 and n_predicted == 0:
+        return math.nan  # the class is not in the slice, and the model never says it: nothing to say
     tp = float(np.count_nonzero(actual & predicted))
-    precision = tp / np.count_nonzero(predicted) if predicted.any() else math.nan
-    recall = tp / np.count_nonzero(actual) if actual.any() else math.nan
-    if kind == "precision":
-        return precision
+    if kind == "precision":  # a class the model never predicts, though present, scores 0
+        return tp / n_predicted if n_predicted else 0.0
     if kind == "recall":
-        return recall
-    if math.isnan(precision) or math.isnan(recall):
-        return math.nan
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+        return tp / n_actual if n_actual else math.nan
+    return 2 * tp / (n_actual + n_predicted)  # f1: 0 when the model gets none of the class right
 
 
 def _auroc(data: SliceData) -> float:

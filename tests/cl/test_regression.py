@@ -349,3 +349,29 @@ def test_a_report_is_a_func_output_and_prints_as_a_verdict(runner: loopline.Loca
     assert isinstance(report, RegressionReport) and not report.passed
     assert str(report).startswith("regression test: REGRESSION")
     assert "FAIL  all (n=200)" in str(report)
+
+
+def test_a_model_that_stops_predicting_a_class_fails_its_per_class_checks() -> None:
+    from sklearn.metrics import f1_score, precision_score
+
+    data = golden()
+    labels = np.asarray(data.labels)
+    never_3 = np.where(labels == 3, 2, labels)  # every 3 called a 2
+    report = regression_test(
+        never_3,
+        data,
+        [
+            Scenario("precision of 3", no_regression=("precision[3]",)),
+            Scenario("f1 of 3", no_regression=("f1[3]",)),
+            Scenario("macro f1", no_regression=("macro_f1",)),
+        ],
+        baseline=labels,
+    )
+    by_name = {s.name: s for s in report.scenarios}
+    assert not any(s.passed for s in report.scenarios)  # none skipped for want of a value
+    expected_macro = f1_score(labels, never_3, average="macro", zero_division=0)
+    assert by_name["macro f1"].candidate["macro_f1"] == pytest.approx(expected_macro)
+    assert by_name["f1 of 3"].candidate["f1[3]"] == 0.0
+    assert by_name["precision of 3"].candidate["precision[3]"] == precision_score(
+        labels == 3, never_3 == 3, zero_division=0
+    )
