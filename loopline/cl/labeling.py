@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loopline.cl.candidates import INFERENCES, Candidates
-from loopline.cl.loop_errors import TaskStateError
+from loopline.cl.loop_errors import TaskNotFoundError, TaskStateError
 from loopline.cl.loop_records import InferenceQuery, LabelingTask, TaskState
 from loopline.cl.loop_store import LoopStore
 from loopline.core.clock import Clock, SystemClock
@@ -179,7 +179,11 @@ class LabelingQueue:
         return dict(self._store.task_counts(self.name))
 
     def get(self, task: TaskRef) -> LabelingTask:
-        return self._store.get_task(_id(task))
+        """The task, if it is in this queue (TaskNotFoundError otherwise)."""
+        found = self._store.get_task(_id(task))
+        if found.queue != self.name:
+            raise TaskNotFoundError(f"task {found.id} is in the queue {found.queue!r}, not in {self.name!r}")
+        return found
 
     def example(self, task: TaskRef) -> dict[str, Any]:
         """The task's example: id, features (the input as logged), label, lineage."""
@@ -298,6 +302,8 @@ class LabelingQueue:
         changes: dict[str, Any],
         holder: str | None = None,
     ) -> LabelingTask | None:
+        if not isinstance(task, LabelingTask) or task.queue != self.name:
+            self.get(task)  # a task of another queue is not this queue's to change
         moved = self._store.transition_tasks(
             [_id(task)], from_states=from_states, changes=changes, holder=holder
         )

@@ -104,3 +104,11 @@ def test_the_labeling_config_names_what_the_import_reads() -> None:
     config = labeling_config([0, 1, 2], display="image 8x8")
     assert '<Image name="image" value="$image"' in config
     assert '<Choices name="label" toName="image"' in config and '<Choice value="2"/>' in config
+
+
+def test_an_annotation_for_another_queue_is_not_imported(queue: LabelingQueue) -> None:
+    task = export_tasks(queue)[0]
+    elsewhere = LabelingQueue("elsewhere", workspace=queue.workspace)
+    report = import_annotations(elsewhere, [annotated(task, "7")])
+    assert report.labeled == () and "is in the queue 'digits', not in 'elsewhere'" in report.problems[0]
+    assert queue.get(task["data"]["loopline_task"]).state == "open"
