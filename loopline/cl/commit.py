@@ -108,14 +108,21 @@ def _labels(tasks: Sequence[LabelingTask], like: NDArray[Any], name: str) -> NDA
     import numpy as np
 
     convert = {"i": int, "u": int, "f": float, "b": bool, "U": str}.get(like.dtype.kind)
-    values = []
+    values, misfits = [], []
     for task in tasks:
         try:
             values.append(task.label if convert is None else convert(task.label))
         except (TypeError, ValueError):
-            raise UsageError(
-                f"task {task.id} has the label {task.label!r}, which is not a {like.dtype} like the labels of {name}"
-            ) from None
+            misfits.append(task)
+    if misfits:
+        queue = misfits[0].queue
+        raise UsageError(
+            f"{len(misfits)} task(s) have labels that are not a {like.dtype} like the labels of {name}, so "
+            "nothing was committed: "
+            + ", ".join(f"task {t.id} ({t.label!r})" for t in misfits)
+            + f". Correct them on the review page (/labeling/{queue}?mode=review) or with "
+            "LabelingQueue(queue).review(task, approve=True, label=...), then commit again"
+        )
     return np.asarray(values, dtype=like.dtype if convert is not None else object)
 
 

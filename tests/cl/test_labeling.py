@@ -144,10 +144,22 @@ def test_labels_are_converted_to_the_datasets_label_type(queue: LabelingQueue, w
     assert Dataset.load("train", workspace=ws).labels.tolist()[-1] == 7  # type: ignore[union-attr]
 
 
-def test_a_label_that_does_not_fit_the_dataset_is_refused(queue: LabelingQueue) -> None:
-    queue.submit(queue.tasks()[0], "seven", labeler="ada")
-    with pytest.raises(Exception, match="not a int64 like the labels of train"):
+def test_a_label_that_does_not_fit_the_dataset_is_refused_with_the_way_out(queue: LabelingQueue) -> None:
+    first, second = queue.tasks()[:2]
+    queue.submit(first, "seven", labeler="ada")
+    queue.submit(second, "maybe", labeler="ada")
+    with pytest.raises(
+        UsageError, match=r"2 task\(s\) have labels that are not a int64 like the labels of train"
+    ) as refused:
         queue.commit("train")
+    assert (
+        "'seven'" in str(refused.value)
+        and "'maybe'" in str(refused.value)
+        and "mode=review" in str(refused.value)
+    )
+    queue.review(first, approve=True, label=7, reviewer="linus")  # corrected by a reviewer
+    queue.review(second, approve=False, reviewer="linus")  # back to the queue
+    assert queue.commit("train").added == 1
 
 
 def test_with_review_only_approved_tasks_are_committed(ws: Workspace, queue: LabelingQueue) -> None:
