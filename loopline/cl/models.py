@@ -279,7 +279,8 @@ def promote(
             f"cannot promote {version.ref} to {version.name}@{alias}: "
             + "; ".join(problems)
             + ". Run regression_test(candidate, golden, scenarios, baseline="
-            + f"'{version.name}@{alias}') and pass its report, or force=True with a reason"
+            + f"'{version.name}@{alias}') and pass its report, or force=True with a reason "
+            + "(on the command line: --report REPORT_ID, or --force --reason TEXT)"
         )
     move = AliasMove(
         model=version.name,
