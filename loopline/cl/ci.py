@@ -64,7 +64,7 @@ class Outcome:
     def problem(self) -> str:
         """One line on why the gate did not pass."""
         if self.error is not None:
-            return f"the pipeline failed: {self.error}"
+            return self.error  # the PipelineRunError's message: "pipeline P failed: f() failed: ..."
         if not self.reports:
             return "the pipeline produced no RegressionReport (return one from a func)"
         failed = [f"{g.report.name}: {s.name}" for g in self.reports for s in g.report.failures]
