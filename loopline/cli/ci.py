@@ -17,7 +17,7 @@ from loopline.cl.notify import check_webhook, notify, pipeline_failed, regressio
 from loopline.cl.records import Webhook
 from loopline.cl.report import describe, fmt
 from loopline.cli.progress import TerminalProgress
-from loopline.cli.run import RUN_OPTIONS, resolve_rerun_from
+from loopline.cli.run import PASS_THROUGH, RUN_OPTIONS, resolve_rerun_from
 from loopline.engine.launch import git_info
 from loopline.engine.run_options import take_run_options, takes_value
 from loopline.errors import LooplineError, PipelineRunError, UsageError
@@ -92,11 +92,7 @@ def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
 
 
 @click.command(
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "allow_interspersed_args": False,
-    },
+    context_settings=PASS_THROUGH,
     epilog=CI_OPTIONS + RUN_OPTIONS,
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)

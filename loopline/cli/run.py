@@ -32,13 +32,12 @@ Loopline's own options (before or after TARGET; after it, a func parameter of th
                           else on the Ray of this environment (RAY_ADDRESS), else on a local one
 """
 
+# A command that reads its own arguments: a target, then the func's --PARAM VALUE pairs.
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False}
+
 
 @click.command(
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "allow_interspersed_args": False,
-    },
+    context_settings=PASS_THROUGH,
     epilog=RUN_OPTIONS,
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)

@@ -13,6 +13,7 @@ from loopline.cl import schedules
 from loopline.cl.notify import check_webhook
 from loopline.cl.records import Trigger, Webhook
 from loopline.cl.workspace import Workspace
+from loopline.cli.run import PASS_THROUGH
 from loopline.core.records import utcnow
 from loopline.engine.launch import current_user
 from loopline.errors import UsageError
@@ -52,11 +53,7 @@ def schedule() -> None:
 
 @schedule.command(
     "add",
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "allow_interspersed_args": False,
-    },
+    context_settings=PASS_THROUGH,
     epilog=ADD_HELP,
 )
 @click.argument("name")
@@ -129,11 +126,7 @@ def _trigger(ws: Workspace, options: dict[str, list[str]]) -> Trigger:
 
 @schedule.command(
     "edit",
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "allow_interspersed_args": False,
-    },
+    context_settings=PASS_THROUGH,
     epilog=ADD_HELP,
 )
 @click.argument("name")

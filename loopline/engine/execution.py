@@ -90,8 +90,9 @@ def execute_step(
         }
         with step_scope(scope), capture.capturing(on_log):
             output = task.function.execute(inputs)
-            warn_unused(task.function, scope.created, output)
-        if deferred_leaves(output):
+            leaves = deferred_leaves(output)
+            warn_unused(task.function, scope.created, leaves)
+        if leaves:
             task.function.check_output(output)  # declared types of the returned futures
             return StepResult(task.run_id, task.attempt, nested=output)
         output = task.function.check_output(output)

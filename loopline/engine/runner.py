@@ -9,7 +9,7 @@ from typing import TypeVar
 from loopline.engine.environment import RunEnvironment
 from loopline.engine.machine import PipelineExecution
 from loopline.errors import UsageError
-from loopline.sdk.targets import check_not_importing_target
+from loopline.sdk.importing import check_not_importing_target
 
 R = TypeVar("R")
 

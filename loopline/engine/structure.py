@@ -74,15 +74,17 @@ def substitute(value: Any, resolve: Callable[[AbstractFuture[Any]], Any]) -> Any
 
 def unused_futures(created: list[object], output: Any) -> list[Future[Any]]:
     """The futures in `created` that `output` does not lead to (directly or through the inputs
-    of the futures it holds): they would never run."""
+    of the futures it holds): they would never run. The walk stops once all are found."""
+    pending = {f.id for f in created if isinstance(f, Future)}
     reached: set[str] = set()
     work = deferred_leaves(output)
-    while work:
+    while work and pending:
         future = root_future(work.pop())
         if future.id not in reached:
             reached.add(future.id)
+            pending.discard(future.id)
             work += deferred_leaves(future.kwargs)
-    return [f for f in created if isinstance(f, Future) and f.id not in reached]
+    return [f for f in created if isinstance(f, Future) and f.id in pending]
 
 
 def warn_unused(parent: Function[..., Any], created: list[object], output: Any) -> None:

@@ -7,8 +7,6 @@ worker processes can import it again), and turn `--param value` pairs into typed
 from __future__ import annotations
 
 import ast
-import contextlib
-import contextvars
 import dataclasses
 import datetime as dt
 import enum
@@ -18,39 +16,16 @@ import sys
 import traceback
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from loopline.core.types import TypeMismatch, check_value, type_name
 from loopline.errors import LooplineError, UsageError
 from loopline.sdk.function import Function
+from loopline.sdk.importing import importing_target
 
 DEFAULT_FUNC = "pipeline"
-
-_importing: contextvars.ContextVar[Path | None] = contextvars.ContextVar("importing_target", default=None)
-
-
-@contextlib.contextmanager
-def importing_target(file: Path) -> Iterator[None]:
-    """Marks the import of a target file, during which no pipeline may start (see below)."""
-    token = _importing.set(file)
-    try:
-        yield
-    finally:
-        _importing.reset(token)
-
-
-def check_not_importing_target() -> None:
-    """Called as a runner starts. A pipeline run by a target file at import time would run
-    again when `loopline run` calls the func, and its steps can deadlock on the import lock
-    that the import holds (pickling a class of that file waits for the import to finish)."""
-    file = _importing.get()
-    if file is not None:
-        raise UsageError(
-            f"{file.name} runs a pipeline when it is imported; put that under "
-            '`if __name__ == "__main__":` so that `loopline run` can import the file'
-        )
 
 
 @dataclasses.dataclass(frozen=True)
