@@ -12,6 +12,7 @@ from pathlib import Path
 
 import loopline
 from loopline import RunState
+from loopline.engine.liveness import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,48 +187,16 @@ def test_ctrl_c_stops_the_pipeline_and_kills_its_workers(tmp_path: Path, home: P
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=60)
     assert process.returncode != 0 and "KeyboardInterrupt" in out
-    eventually(lambda: not _alive(worker_pid))
+    eventually(lambda: not pid_alive(worker_pid))
     assert loopline.Client(home).runs(name="sleeper")[0].state is RunState.CANCELLED
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a killed child may linger as a zombie
-        return stat.read().split()[2] != "Z"
-
-
-STANDALONE_HANG = """
-    import os, pathlib, sys, time
-    import loopline
-
-    @loopline.func(standalone=True)
-    def busy(folder: str) -> int:
-        pathlib.Path(folder, "worker.pid").write_text(str(os.getpid()))
-        time.sleep(3600)
-        return 0
-
-    if __name__ == "__main__":
-        loopline.LocalRunner(echo=False).run(busy(sys.argv[1]))
-"""
-
-
 def test_a_busy_worker_exits_when_its_runner_is_killed(tmp_path: Path, home: Path) -> None:
-    path = script(tmp_path, "standalone_hang.py", STANDALONE_HANG)
-    runner = start(path, home, str(tmp_path))
-    pid_file = tmp_path / "worker.pid"
-    eventually(pid_file.exists)
-    worker = int(pid_file.read_text())
+    path = script(tmp_path, "interruptible.py", INTERRUPTIBLE)
+    marker = tmp_path / "worker.pid"
+    runner = start(path, home, str(marker))
+    eventually(marker.exists)
+    worker = int(marker.read_text())
     runner.send_signal(signal.SIGKILL)
     runner.wait()
-
-    def worker_gone() -> bool:
-        try:
-            os.kill(worker, 0)
-        except ProcessLookupError:
-            return True
-        return Path(f"/proc/{worker}/stat").read_text().split(") ")[-1].startswith("Z")
-
-    eventually(worker_gone, timeout=30)  # it would sleep for an hour, unrecorded
+    eventually(lambda: not pid_alive(worker), timeout=30)  # it would sleep for an hour, unrecorded
