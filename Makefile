@@ -14,6 +14,9 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	# Sematic's own wheel (not installed): the compatibility tests run its shipped examples.
 	$(PY) -m pip download --quiet --no-deps --dest .cache/wheels sematic==0.41.0
+	# pandas 2 beside the virtualenv, for Sematic's liver_cirrhosis example, which pandas 3 breaks
+	# (it changes columns through chained inplace calls); only that example's test uses it.
+	$(PY) -m pip install --quiet --no-deps --target .cache/pandas2 "pandas>=2.2,<3" pytz
 	touch $@
 
 demo: $(INSTALLED)
@@ -22,11 +25,13 @@ demo: $(INSTALLED)
 test: $(INSTALLED) browser-deps postgres-deps lint typecheck unit
 
 lint: $(INSTALLED)
-	$(VENV)/bin/ruff check loopline tests examples benchmarks
-	$(VENV)/bin/ruff format --check loopline tests examples benchmarks
+	$(VENV)/bin/ruff check loopline tests examples benchmarks tools
+	$(VENV)/bin/ruff format --check loopline tests examples benchmarks tools
+	$(VENV)/bin/lint-imports
 
 typecheck: $(INSTALLED)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tools
 
 unit: $(INSTALLED)
 	$(VENV)/bin/pytest
@@ -50,7 +55,7 @@ bench: $(INSTALLED)
 
 # Refresh the dashboard screenshots the README shows (needs Debian's chromium).
 screenshots: $(INSTALLED) browser-deps
-	$(PY) -m loopline.server.screenshots docs/screenshots
+	$(PY) -m tools.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

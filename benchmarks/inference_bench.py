@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from loopline import models
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.inferences import InferenceLog, ingest_inferences
 from loopline.settings import Settings
 
@@ -142,7 +142,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, timed in (("log", time_log), ("log_batch", time_log_batch), ("ingest", time_ingest)):
                 rates[name].append(args.records / timed(ws, args.records, args.batch, seed=next(seeds)))
-        recorded = ws.loop.count_inferences()
+        recorded = ws.store.count_inferences()
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2**20
     finally:
         shutil.rmtree(root, ignore_errors=True)

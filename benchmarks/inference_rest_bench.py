@@ -37,7 +37,7 @@ import numpy as np
 
 from benchmarks.inference_bench import Model, records, write_section
 from loopline import models
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.server.background import free_port
 from loopline.settings import Settings
 
@@ -143,7 +143,7 @@ def main() -> None:
             for clients in args.clients:
                 bodies = payloads(args.records, args.batch, seed=next(seeds))
                 rates[clients].append(args.records / timed_run(url, bodies, clients))
-        recorded = ws.loop.count_inferences()
+        recorded = ws.store.count_inferences()
         expected = args.batch + args.records * args.repeat * len(args.clients)
         if recorded != expected:
             raise RuntimeError(f"the store holds {recorded:,} records, not {expected:,}")

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.inference_bench import write_section
-from loopline.cl.loop_records import Feedback
+from loopline.cl.store.records import Feedback
 from loopline.miners import InferenceTable, feedback, low_confidence, mine, out_of_distribution
 
 TARGET_S = 10.0

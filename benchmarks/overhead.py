@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import (
@@ -30,6 +31,7 @@ from benchmarks.harness import (
 )
 
 WORKLOADS = ("L1", "L2", "L4")
+BASELINE = "loopline (baseline)"  # the same cells on an earlier checkout (`--baseline DIR`)
 SIZES = (100, 1000, 10_000)
 SEMATIC_SIZES = (100, 1000)
 RUNNERS = {
@@ -103,19 +105,28 @@ def run(
     sematic_sizes: tuple[int, ...] = SEMATIC_SIZES,
     sematic_large_runs: int = 3,
     loopline: bool = True,
+    baseline: Path | None = None,
 ) -> list[Cell]:
     """Every cell, each in its own child process. `sematic` is a SematicPeer with its server up;
     it runs the sizes in `sematic_sizes`, with `sematic_large_runs` counted runs above 100 steps.
-    `loopline=False` runs Sematic's cells alone."""
+    `loopline=False` runs Sematic's cells alone. `baseline`: a checkout of an earlier Loopline,
+    whose own `benchmarks.overhead` runs each Loopline cell again right after this one's."""
     cells = []
     for workload in workloads:
         for n in sizes:
             for runner in RUNNERS[workload] if loopline else ():
                 progress(f"{workload} loopline-{runner} {n}")
-                cell = run_child(module_command("benchmarks.overhead", "--cell", workload, runner, n))
+                command = module_command("benchmarks.overhead", "--cell", workload, runner, n)
+                cell = run_child(command)
                 cells.append(
                     {"framework": "loopline", "runner": runner, "workload": workload, "size": n, **cell}
                 )
+                if baseline is not None:
+                    progress(f"{workload} loopline-{runner} {n} (baseline)")
+                    cell = run_child(command, cwd=baseline)
+                    cells.append(
+                        {"framework": BASELINE, "runner": runner, "workload": workload, "size": n, **cell}
+                    )
             if sematic is None or n not in sematic_sizes:
                 continue
             for runner in RUNNERS[workload]:
@@ -154,7 +165,7 @@ def table(cells: list[Cell]) -> str:
             continue
         runs = c["run_s"]
         ratio = ""
-        if c["framework"] != "loopline":
+        if c["framework"] == "sematic":
             ours = find(
                 cells, framework="loopline", runner=c["runner"], workload=c["workload"], size=c["size"]
             )

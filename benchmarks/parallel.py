@@ -1,11 +1,12 @@
-"""L6: 8 CPU-bound pure-Python `standalone=True` steps of about 0.5 s each, fanned out.
+"""L6: 8 CPU-bound pure-Python steps of about 0.5 s each, fanned out.
 
     python -m benchmarks.parallel
 
-The steps run in LocalRunner's warm worker processes (one per core); the reference is the same
-8 functions called one after another in this process (the target: at least 1.7x faster on 2
-cores), and for information the same pipeline on `LocalRunner(max_parallelism=1)`, one worker. The step size is calibrated on this machine first, so a step takes about
-0.5 s here.
+Plain `@func` steps on `LocalRunner()` (threads: they share the interpreter lock, so expect
+no gain) and on `LocalRunner(executor="process")` (warm worker processes, one per core), and
+`standalone=True` steps on `LocalRunner()`; the reference is the same 8 functions called one
+after another in this process. Target: processes at least 1.7x faster than the sequential calls
+on 2 cores. The step size is calibrated on this machine first, so a step takes about 0.5 s here.
 """
 
 from __future__ import annotations
@@ -27,43 +28,42 @@ from benchmarks.harness import (
     timed,
 )
 
+CONFIGS = ("sequential", "threads", "processes", "standalone")
+
 
 def loopline_cell() -> Cell:
     import loopline
-    from benchmarks.workloads import PARALLEL_STEPS, iterations_for, parallel, parallel_direct
+    from benchmarks.workloads import PARALLEL_STEPS, iterations_for, parallel, parallel_direct, plain_parallel
 
     iterations = iterations_for(0.5)
     with scratch_dir("L6") as home:
         os.environ["LOOPLINE_HOME"] = str(home)
-
-        def sequential() -> None:
-            parallel_direct(iterations)
-
-        def one_worker() -> None:
-            loopline.LocalRunner(max_parallelism=1).run(parallel(iterations))
-
-        def in_workers() -> None:
-            loopline.LocalRunner().run(parallel(iterations))
-
-        # The three alternate, so that a change in the machine's load weighs on every side of
-        # the ratios. (Building a runner and a future takes microseconds.)
-        rounds = [(timed(sequential), timed(one_worker), timed(in_workers)) for _ in range(WARMUP + RUNS)]
+        calls = {
+            "sequential": lambda: parallel_direct(iterations),
+            "threads": lambda: loopline.LocalRunner(echo=False).run(plain_parallel(iterations)),
+            "processes": lambda: loopline.LocalRunner(echo=False, executor="process").run(
+                plain_parallel(iterations)
+            ),
+            "standalone": lambda: loopline.LocalRunner(echo=False).run(parallel(iterations)),
+        }
+        # They alternate, so that a change in the machine's load weighs on every side of the
+        # ratios. (Building a runner and a future takes microseconds.)
+        rounds = [{name: timed(call) for name, call in calls.items()} for _ in range(WARMUP + RUNS)]
     counted = rounds[WARMUP:]
     return cell_record(
         "loopline",
         "local",
         "L6",
         PARALLEL_STEPS,
-        run_s=[parallel_s for _, _, parallel_s in counted],
-        direct_s=[sequential_s for sequential_s, _, _ in counted],
-        one_worker_s=[one_s for _, one_s, _ in counted],
+        run_s=[r["processes"] for r in counted],
+        **{f"{name}_s": [r[name] for r in counted] for name in CONFIGS},
         iterations=iterations,
         cores=os.cpu_count(),
     )
 
 
-def speedup(cell: Cell) -> float:
-    return median(cell["direct_s"]) / median(cell["run_s"])
+def speedup(cell: Cell, config: str = "processes") -> float:
+    return float(median(cell["sequential_s"]) / median(cell[f"{config}_s"]))
 
 
 def run() -> list[Cell]:
@@ -73,20 +73,25 @@ def run() -> list[Cell]:
 
 def table(cells: list[Cell]) -> str:
     lines = [
-        "| framework | runner | cores | sequential calls s | LocalRunner(max_parallelism=1) s "
-        "| LocalRunner() s, median (min-max) | speed-up vs sequential calls | vs max_parallelism=1 | load |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| steps | runner | cores | s, median (min-max) | speed-up vs sequential calls | load |",
+        "|---|---|---|---|---|---|",
     ]
+    names = {
+        "sequential": "the 8 functions called one after another",
+        "threads": "plain funcs, `LocalRunner()` (threads)",
+        "processes": 'plain funcs, `LocalRunner(executor="process")`',
+        "standalone": "`standalone=True` funcs, `LocalRunner()`",
+    }
     for c in cells:
         if "run_s" not in c:
-            lines.append(f"| loopline | local | | | | {c.get('error')} | | | |")
+            lines.append(f"| | {c.get('error')} | | | | |")
             continue
-        runs, one = c["run_s"], median(c["one_worker_s"])
-        lines.append(
-            f"| {c['framework']} | {c['runner']} (standalone) | {c['cores']} | {median(c['direct_s']):.2f} "
-            f"| {one:.2f} | {median(runs):.2f} ({min(runs):.2f}-{max(runs):.2f}) | {speedup(c):.2f}x "
-            f"| {one / median(runs):.2f}x | {c['load']:.1f} |"
-        )
+        for config in CONFIGS:
+            runs = c[f"{config}_s"]
+            lines.append(
+                f"| {c['steps']} | {names[config]} | {c['cores']} | {median(runs):.2f} ({min(runs):.2f}-{max(runs):.2f}) "
+                f"| {speedup(c, config):.2f}x | {c['load']:.1f} |"
+            )
     return "\n".join(lines)
 
 

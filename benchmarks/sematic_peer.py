@@ -121,6 +121,13 @@ class SematicPeer:
         env = {**self.env, "PYTHONPATH": ""}
         return run_child(command, env=env, timeout_s=4 * 3600)
 
+    def fresh_cell(self, runner: str, size: int) -> Cell:
+        """A fresh process: `import sematic` and a first run of an L1 chain, then a second run."""
+        if runner == "local" and not self.env:
+            return {"error": "the Sematic server is not running"}
+        command = [str(python()), str(CELLS_SCRIPT), "L1", runner, str(size), "--fresh"]
+        return run_child(command, env={**self.env, "PYTHONPATH": ""}, timeout_s=4 * 3600)
+
 
 def _stop(pid: int) -> None:
     """Stop the server we started, by its PID: SIGTERM, then SIGKILL after 10 s."""

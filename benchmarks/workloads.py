@@ -9,7 +9,8 @@ parameter here. `benchmarks/peers/sematic_cells.py` holds the same workloads for
   width is only known once the producer has run.
 - L3: a 100 MiB float64 array of fresh random data through 3 steps.
 - L4: L1 with `cache=True`: once the warm-up run has filled the cache, every step is a hit.
-- L6: 8 CPU-bound pure-Python `standalone=True` steps of about 0.5 s each.
+- L6: 8 CPU-bound pure-Python steps of about 0.5 s each: plain funcs (on threads by default, in
+  processes with `LocalRunner(executor="process")`), and `standalone=True` ones.
 """
 
 from __future__ import annotations
@@ -162,6 +163,16 @@ def parallel(iterations: int) -> int:
 
 def parallel_direct(iterations: int) -> int:
     return gather.fn([cpu_step.fn(iterations, i) for i in range(PARALLEL_STEPS)])
+
+
+@loopline.func
+def plain_cpu_step(iterations: int, index: int) -> int:
+    return burn(iterations) + index
+
+
+@loopline.func
+def plain_parallel(iterations: int) -> int:
+    return gather([plain_cpu_step(iterations, i) for i in range(PARALLEL_STEPS)])
 
 
 PIPELINES: dict[str, tuple[Any, Any]] = {

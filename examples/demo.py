@@ -2,10 +2,12 @@
 
     python -m examples.demo [--rounds 3] [--budget 40] [--model sklearn|torch]
 
-A digits model trained with few 7s, 8s and 9s serves production traffic; its predictions are
-logged with partial user feedback; each round mines 40 likely mistakes, an oracle labels them
-from the held-back true digits, the model is retrained, gated against production on the golden
-scenarios and promoted on a pass. It takes a few seconds.
+A digits model trained with few 7s, 8s and 9s (its training images imported from a DuckDB table the
+demo writes, as from a team's warehouse) serves production traffic through `loopline serve`
+over HTTP; its predictions are logged with partial user feedback; each round mines 40 likely
+mistakes, an oracle labels them from the held-back true digits, the model is retrained, gated
+against production on the golden scenarios and promoted on a pass (the server then switches to
+it). It takes a few seconds.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     home = choose_home()
     print(f"Loopline demo: the continuous-improvement loop on digits (tracked in {home})")
     print(
-        f"  a first {args.model} model trained with 8% of the 7s, 8s and 9s serves production; each round mines\n"
+        f"  a first {args.model} model trained with 8% of the 7s, 8s and 9s (imported from the DuckDB table\n"
+        f"  digits_training in {home}/warehouse.duckdb) serves production; each round mines\n"
         f"  {args.budget} likely mistakes from the logged traffic and user feedback, an oracle labels them,\n"
         "  the model is retrained, gated against production on the golden scenarios, promoted on a pass\n"
     )
@@ -78,6 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     print("  the labeling queue  .venv/bin/loopline label ls")
     print("  dataset versions    .venv/bin/loopline datasets versions digits-train")
     print("  promotions          .venv/bin/loopline models history digits")
+    print(
+        f"Serve the production model yourself: LOOPLINE_HOME={home} .venv/bin/loopline serve digits@production"
+    )
+    print("  then POST /predict on http://127.0.0.1:8708 (schema at /docs; docs/serving.md)")
 
 
 if __name__ == "__main__":

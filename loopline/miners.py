@@ -13,10 +13,10 @@ when installed). `mine` de-duplicates, keeps golden examples out and caps by a b
 
 from __future__ import annotations
 
-from loopline.cl.candidates import Candidate, Candidates, Miner, mine
-from loopline.cl.inference_table import InferenceTable
-from loopline.cl.label_errors import confident_learning_issues, label_errors
-from loopline.cl.miners import disagreement, feedback, low_confidence, out_of_distribution
+from loopline.cl.mining.candidates import Candidate, Candidates, Miner, mine
+from loopline.cl.mining.label_errors import confident_learning_issues, label_errors
+from loopline.cl.mining.miners import disagreement, feedback, low_confidence, out_of_distribution
+from loopline.cl.production.table import InferenceTable
 
 __all__ = [
     "Candidate",

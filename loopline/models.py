@@ -6,13 +6,14 @@
     models.promote(version, "production", report=report, reason="beats production")
     model = models.load("digits@production")
 
-See `loopline.cl.models` for the details of references, lineage and gated promotion.
+See `loopline.cl.registry.versions` for the details of references, lineage and gated promotion.
 """
 
 from __future__ import annotations
 
-from loopline.cl.models import aliases, get, history, load, promote, register, versions
-from loopline.cl.records import AliasMove, ModelVersion
+from loopline.cl.registry.promotion import promote
+from loopline.cl.registry.versions import aliases, get, history, load, register, versions
+from loopline.cl.store.records import AliasMove, ModelVersion
 
 __all__ = [
     "AliasMove",

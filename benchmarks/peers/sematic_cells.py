@@ -1,11 +1,15 @@
 """One benchmark cell on Sematic 0.41.0, run with the Python of Sematic's own virtualenv.
 
     python benchmarks/peers/sematic_cells.py WORKLOAD RUNNER STEPS [--runs 3] [--warmup-steps N]
+    python benchmarks/peers/sematic_cells.py L1 RUNNER STEPS --fresh
 
 WORKLOAD is L1, L2, L3 or L4 (as in `benchmarks/workloads.py`, after `../shared/bench-peers/`),
 RUNNER is `silent` or `local` (`local` needs a `sematic start` server, see
 `benchmarks/sematic_peer.py`). Prints one JSON line, like Loopline's cells. Uses only the
 standard library, Sematic and numpy: it never imports Loopline.
+
+`--fresh`: no warm-up; the seconds from before `import sematic` to the end of the first run, and
+the seconds of a second run in the same process (as `benchmarks/chain_script.py` for Loopline).
 """
 
 import argparse
@@ -16,8 +20,12 @@ import sys
 import time
 from typing import List  # noqa: UP035 - Sematic 0.41.0 expects typing's generics
 
-import numpy as np
-import sematic
+import numpy as np  # (before the clock starts: Loopline's chain script never imports numpy)
+
+T0 = time.perf_counter()
+import sematic  # noqa: E402 - what the fresh cells time
+
+IMPORT_S = time.perf_counter() - T0
 
 # Sematic enqueues nested futures recursively: a chain of 1,000 steps needs more than Python's
 # default limit of 1,000 frames (it fails with RecursionError otherwise).
@@ -134,6 +142,7 @@ def main() -> None:
     parser.add_argument("steps", type=int)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup-steps", type=int, default=None, help="size of the warm-up run")
+    parser.add_argument("--fresh", action="store_true", help="time the first run of this process")
     args = parser.parse_args()
     pipeline, direct, expected, steps_of = WORKLOADS[args.workload]
     n = args.steps
@@ -143,6 +152,14 @@ def main() -> None:
             return sematic.SilentRunner()
         # L4 needs a namespace for its cache (Sematic refuses cache=True without one)
         return sematic.LocalRunner(cache_namespace="bench-L4" if args.workload == "L4" else None)
+
+    if args.fresh:
+        new_runner().run(pipeline(n))
+        first_s = time.perf_counter() - T0
+        second_s, _ = timed(lambda: new_runner().run(pipeline(n)))
+        record = {"import_s": IMPORT_S, "first_s": first_s, "second_s": second_s, "load": os.getloadavg()[0]}
+        print(json.dumps(record), flush=True)
+        return
 
     # The warm-up fills the cache for L4, so it must have the full size there.
     warmup_n = n if args.workload == "L4" or args.warmup_steps is None else min(n, args.warmup_steps)

@@ -9,6 +9,9 @@ scikit-learn's `load_digits` (1,797 8x8 images) is split, stratified and seeded,
   production slice that is never logged, mined or labeled, where the loop's progress is measured,
   and the other 70% is served in one chunk per round.
 
+The training images reach the demo the way a team's labeled data would: `warehouse()` writes them
+to a DuckDB table (`digits_training`: id, label, pixels) and `Dataset.from_table` imports it.
+
 Request ids are `req-NNNN`, NNNN the image's row in load_digits: the oracle reads the held-back
 true label of a request from it.
 """
@@ -17,9 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
+from pathlib import Path
 
 import numpy as np
 
+TRAINING_TABLE = "digits_training"
 RARE_DIGITS = (7, 8, 9)
 KEEP_RARE = 0.08
 
@@ -56,9 +62,35 @@ def request_id(row: int) -> str:
     return f"req-{row:04d}"
 
 
-def row_of(request: str) -> int:
-    return int(request.removeprefix("req-"))
+def row_of(example_id: str) -> int:
+    """The row in load_digits of a request id (`req-NNNN`, or any id holding the row's number)
+    or a dataset example id (`digit-NNNN`)."""
+    found = re.search(r"\d+", example_id)
+    if found is None:
+        raise ValueError(f"{example_id!r} names no row of load_digits")
+    return int(found.group())
 
 
 def example_ids(rows: np.ndarray) -> list[str]:
     return [f"digit-{r:04d}" for r in rows.tolist()]
+
+
+def warehouse(path: Path, rows: np.ndarray) -> str:
+    """Write the images at `rows` to the DuckDB table `digits_training` (id, label, pixels: the
+    64 pixel values) at `path`, as a team's labeled-data warehouse would hold them; its URL."""
+    import duckdb
+    import pyarrow as pa
+
+    digits = split()
+    table = pa.table(
+        {
+            "id": example_ids(rows),
+            "label": digits.labels[rows],
+            "pixels": pa.FixedSizeListArray.from_arrays(pa.array(digits.features[rows].ravel()), 64),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.register("images", table)
+        con.execute(f"CREATE OR REPLACE TABLE {TRAINING_TABLE} AS SELECT * FROM images")
+    return f"duckdb:///{path}"

@@ -1,8 +1,10 @@
 """The continuous-improvement demo: production traffic, mining, labeling, retraining, the gate.
 
-Each round serves one chunk of production traffic with `digits@production` (every prediction
-logged, some users giving feedback), then runs one round of the loop pipeline. The table shows
-how the production model does on the held-out production slice after each round.
+`loopline serve digits@production` runs for the whole demo; each round sends it one chunk of
+production traffic over HTTP (every prediction logged by the server, some users giving
+feedback), then runs one round of the loop pipeline; after a promotion the server switches to
+the new version before the next round's traffic. The table shows which version served each
+round and how the production model does on the held-out production slice after it.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 import loopline
 from examples.continuous_improvement import pipeline, traffic
 from loopline.cl.loop import loop_round
-from loopline.cl.loop_records import LoopRound
-from loopline.cl.workspace import Workspace
+from loopline.cl.mining.candidates import Miner
+from loopline.cl.store.records import LoopRound
+from loopline.cl.store.workspace import Workspace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +28,7 @@ class Row:
 
     round: int
     served: int
+    by: str  # the version(s) that served this round's traffic
     feedback: int
     labeled: int
     dataset: str
@@ -38,10 +44,14 @@ def run(
     budget: int = 40,
     trainer: str = "sklearn",
     labels: Sequence[str] = (),
+    miners: Sequence[Miner] | None = None,
+    replay: bool = False,
     on_row: Callable[[Row], None] = lambda row: None,
 ) -> list[Row]:
     """Set up, then serve and improve for `rounds` rounds; `labels[i]` picks round i+1's labeler
-    (default: the oracle). Returns the table, round 0 being the first model."""
+    (default: the oracle); `miners` replace the demo's; with `replay`, each round also serves the
+    images of the earlier rounds again, under new request ids. Returns the table, round 0 being
+    the first model."""
     pipeline.setup(trainer)
     ws = Workspace.open()
     runner = loopline.LocalRunner(echo=False)
@@ -49,6 +59,7 @@ def run(
     first = Row(
         0,
         0,
+        "",
         0,
         0,
         production.dataset or "",
@@ -59,14 +70,22 @@ def run(
     )
     table = [first]
     on_row(first)
-    for number, rows in enumerate(pipeline.traffic_chunks(rounds), start=1):
-        served = traffic.serve(rows, model=f"{pipeline.MODEL}@production", seed=number)
-        labeler = labels[number - 1] if number <= len(labels) else "oracle"
-        spec = pipeline.spec(trainer=trainer, budget=budget, labels=labeler)
-        done = runner.run(loop_round(spec).set(name=f"{spec.name} round", tags=["demo"]))
-        row = _row(ws, done, served)
-        table.append(row)
-        on_row(row)
+    chunks = pipeline.traffic_chunks(rounds)
+    with traffic.serving(f"{pipeline.MODEL}@production") as server:
+        for number, rows in enumerate(chunks, start=1):
+            served = traffic.serve(rows, url=server.url, seed=number)
+            if replay and number > 1:
+                traffic.replay(np.concatenate(chunks[: number - 1]), url=server.url, tag=f"again{number}")
+            labeler = labels[number - 1] if number <= len(labels) else "oracle"
+            spec = pipeline.spec(trainer=trainer, budget=budget, labels=labeler)
+            if miners is not None:
+                spec = dataclasses.replace(spec, miners=tuple(miners))
+            done = runner.run(loop_round(spec).set(name=f"{spec.name} round", tags=["demo"]))
+            if done.production_after:
+                traffic.wait_for(server.url, done.production_after)  # the next round is served by it
+            row = _row(ws, done, served)
+            table.append(row)
+            on_row(row)
     return table
 
 
@@ -85,6 +104,7 @@ def _row(ws: Workspace, done: LoopRound, served: traffic.Served) -> Row:
     return Row(
         done.round,
         served.requests,
+        ", ".join(served.by),
         served.feedback,
         done.labeled,
         done.dataset_after or "",
@@ -107,12 +127,12 @@ def _size(ws: Workspace, ref: str | None) -> int:
     return ws.store.get_dataset_version(name, int(version)).size
 
 
-HEADER = f"{'round':>5}  {'served':>6}  {'feedback':>8}  {'labeled':>7}  {'training set':<22}  {'prod. accuracy':>14}  {'scenarios':<28}  outcome"
+HEADER = f"{'round':>5}  {'served':>6}  {'by':<8}  {'feedback':>8}  {'labeled':>7}  {'training set':<22}  {'prod. accuracy':>14}  {'scenarios':<28}  outcome"
 
 
 def format_row(row: Row) -> str:
     dataset = f"{row.dataset} ({row.size})" if row.dataset else "-"
     return (
-        f"{row.round:>5}  {row.served:>6}  {row.feedback:>8}  {row.labeled:>7}  {dataset:<22}  "
+        f"{row.round:>5}  {row.served:>6}  {row.by or '-':<8}  {row.feedback:>8}  {row.labeled:>7}  {dataset:<22}  "
         f"{row.accuracy:>14.1%}  {row.scenarios:<28}  {row.outcome}"
     )

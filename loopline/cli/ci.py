@@ -1,4 +1,4 @@
-"""`loopline ci FILE.py[:FUNC] [--PARAM VALUE ...]`: the regression gate for CI."""
+"""`loopline ci FILE.py[:FUNC] [--PARAM VALUE ...]` (or NOTEBOOK.ipynb[:FUNC]): the regression gate for CI."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loopline.cl import ci as gate
-from loopline.cl.notify import check_webhook, notify, pipeline_failed, regression_detected
-from loopline.cl.records import Webhook
-from loopline.cl.report import describe, fmt
+from loopline.cl.regression import gate
+from loopline.cl.regression.notify import check_webhook, notify, pipeline_failed, regression_detected
+from loopline.cl.regression.report import describe, fmt, record_report
+from loopline.cl.store.records import Webhook
+from loopline.cl.store.workspace import Workspace
 from loopline.cli.progress import TerminalProgress
-from loopline.cli.run import PASS_THROUGH, RUN_OPTIONS, resolve_rerun_from
+from loopline.cli.run import PASS_THROUGH, RUN_OPTIONS, load_target, resolve_rerun_from
 from loopline.engine.launch import git_info
 from loopline.engine.run_options import take_run_options, takes_value
 from loopline.errors import LooplineError, PipelineRunError, UsageError
@@ -97,7 +98,7 @@ def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def ci(args: tuple[str, ...]) -> None:
-    """Run the regression pipeline FUNC of FILE.py and gate on its RegressionReports.
+    """Run the regression pipeline FUNC of FILE.py (or NOTEBOOK.ipynb) and gate on its RegressionReports.
 
     Exit status: 0 when every must-pass scenario passed, 1 on a regression, 2 when the pipeline
     failed or returned no RegressionReport (or the command was misused). Cached results are only
@@ -123,7 +124,7 @@ def ci(args: tuple[str, ...]) -> None:
 def run_gate(args: list[str]) -> int:
     leading, target, rest = _split_target(args)
     parsed = Target.parse(target)
-    function = parsed.load()
+    function = load_target(parsed)
     reserved = set(function.signature.parameters)
     ci_options, remaining = take_ci_options(leading + rest, reserved)
     run_options, params = take_run_options(remaining, reserved)
@@ -189,8 +190,6 @@ def _run(future: Future[Any], runner: Any, commit: str | None) -> gate.Outcome:
 
 def _record(outcome: gate.Outcome, runner: Any) -> None:
     """Index the reports (the dashboard's reports page, evidence for promotions)."""
-    from loopline.cl.reports import record_report
-    from loopline.cl.workspace import Workspace
 
     workspace = Workspace.from_stores(*runner.stores())
     for gathered in outcome.reports:

@@ -1,4 +1,5 @@
-"""`loopline datasets ls/versions/show/diff`: named datasets and their immutable versions."""
+"""`loopline datasets ls/versions/show/diff/import`: named datasets, their immutable versions, and
+new versions imported from warehouse tables and files."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loopline.cl.datasets import Dataset, parse_ref
-from loopline.cl.workspace import Workspace
+from loopline.cl.datasets.dataset import Dataset, parse_ref
+from loopline.cl.store.records import DatasetSource
+from loopline.cl.store.workspace import Workspace
+from loopline.data import source_from_url
+from loopline.data.sources import DEFAULT_BATCH_ROWS
 
 
 def _console() -> Console:
@@ -76,6 +80,66 @@ def versions(name: str) -> None:
     _console().print(table)
 
 
+@datasets.command("import")
+@click.argument("url")
+@click.option("--name", "-n", required=True, help="The dataset to add a version to.")
+@click.option("--query", "-q", help="SQL whose rows are the examples (on a database URL).")
+@click.option("--table", "-t", help="A table (or view) whose rows are the examples.")
+@click.option("--key", "-k", required=True, help="The column whose value is each example's id (unique).")
+@click.option("--label", "-l", help="The column holding the labels.")
+@click.option("--features", "-f", help="Feature columns, comma-separated (default: all the others).")
+@click.option("--metadata", "-m", help="Metadata columns, comma-separated.")
+@click.option("--display", default="", help='How to show an example: "text", "table", "image 8x8", ...')
+@click.option("--message", default="", help="Why this version exists (default: where it came from).")
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_ROWS,
+    show_default=True,
+    help="Rows read at a time (bounds memory).",
+)
+def import_table(
+    url: str,
+    name: str,
+    query: str | None,
+    table: str | None,
+    key: str,
+    label: str | None,
+    features: str | None,
+    metadata: str | None,
+    display: str,
+    message: str,
+    batch_rows: int,
+) -> None:
+    """Import a table as a new version of a dataset: the rows of --query or --table on a
+    database URL (duckdb:///warehouse.duckdb, postgresql+psycopg://..., sqlite:///...), or
+    Parquet/Arrow/CSV files at URL (a path, a folder, a glob, s3://...)."""
+    ws = Workspace.open()
+    feature_columns = _column_list(features)
+    saved = Dataset.from_table(
+        name,
+        source_from_url(url, query=query, table=table, batch_rows=batch_rows),
+        key=key,
+        label=label,
+        # One column: its values are the features; several: a DataFrame of them.
+        features=feature_columns[0] if len(feature_columns) == 1 else (feature_columns or None),
+        metadata=_column_list(metadata),
+        display=display,
+        message=message,
+        workspace=ws,
+    )
+    record = ws.store.get_dataset_version(saved.name, saved.version)
+    assert record.source is not None
+    _console().print(
+        f"[bold]{record.ref}[/]: {record.size} examples from {record.source.describe()} "
+        f"(+{record.added} -{record.removed} ~{record.changed}; snapshot {record.source.snapshot_id[:12]})"
+    )
+
+
+def _column_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 @datasets.command("show")
 @click.argument("ref")
 @click.option("--examples", "shown", default=10, show_default=True, help="How many example ids to list.")
@@ -94,6 +158,7 @@ def show(ref: str, shown: int) -> None:
             + (f" in run {record.run_id}" if record.run_id else ""),
         ),
         ("message", record.message),
+        *([("source", _source_text(record.source))] if record.source else []),
         ("display", data.display or "auto"),
         ("features", _kind(data.features)),
     ]
@@ -111,6 +176,14 @@ def show(ref: str, shown: int) -> None:
     details.append(("ids", ", ".join(data.ids[:shown].tolist()) + (" ..." if len(data) > shown else "")))
     for key, value in details:
         console.print(f"[dim]{key:>9}[/] {value}")
+
+
+def _source_text(source: DatasetSource) -> str:
+    taken = f", taken {_when(source.taken_at)}" if source.taken_at else ""
+    return (
+        f"{source.describe()} ({source.rows} rows, key {source.key!r}{taken}; "
+        f"snapshot {source.snapshot_id[:12]})"
+    )
 
 
 def _kind(features: object) -> str:

@@ -1,7 +1,12 @@
-"""`loopline label ls/status/export/import/commit`: labeling queues from the command line.
+"""`loopline label ...`: labeling queues from the command line.
 
 loopline label ls                                   # queues and their tasks per state
-loopline label status digits-loop                   # counts, labelers, the next tasks
+loopline label status digits-loop                   # counts, labelers, the next tasks, review reasons
+loopline label configure digits-loop --dataset digits-train --gold digits-gold@1 --gold-share 0.1 \
+    --min-accuracy 0.9 --agreement 0.1 [--review/--no-review]
+loopline label quality digits-loop                  # each labeler's gold accuracy and agreement
+loopline label submit digits-loop 12 7              # label task 12 (typed as the dataset's labels)
+loopline label review digits-loop 12 --approve [--label 7]   # or --reject
 loopline label export digits-loop -o tasks.json --config config.xml --choices 0,1,2,...
 loopline label import digits-loop export.json --commit digits-train
 loopline label commit digits-loop --dataset digits-train
@@ -10,6 +15,7 @@ loopline label commit digits-loop --dataset digits-train
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -18,10 +24,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loopline.cl.label_studio import export_tasks, import_annotations, labeling_config
-from loopline.cl.labeling import LabelingQueue
-from loopline.cl.loop_records import TASK_STATES, TaskState
-from loopline.cl.workspace import Workspace
+from loopline.cl.labeling.label_studio import export_tasks, import_annotations, labeling_config
+from loopline.cl.labeling.queue import LabelingQueue
+from loopline.cl.store.records import TASK_STATES, QualityControl, TaskState
+from loopline.cl.store.workspace import Workspace
 from loopline.errors import UsageError
 
 
@@ -29,7 +35,7 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def _known_queue(name: str, *, review: bool = False) -> LabelingQueue:
+def _known_queue(name: str, *, review: bool | None = None) -> LabelingQueue:
     """Queue `name`, once it has had a task (UsageError saying how to list the queues)."""
     queue = LabelingQueue(name, review=review)
     if not queue.counts():
@@ -52,7 +58,7 @@ def label() -> None:
 @label.command("ls")
 def ls() -> None:
     """Every queue with its tasks per state."""
-    store = Workspace.open().loop
+    store = Workspace.open().store
     names = store.queues()
     table = Table(box=None, header_style="bold")
     for column in ("QUEUE", *(s.upper() for s in TASK_STATES), "TOTAL"):
@@ -81,24 +87,111 @@ def status(queue: str, states: tuple[str, ...], limit: int) -> None:
     labelers = collections.Counter(t.labeled_by for t in done if t.labeled_by)
     if labelers:
         console.print("labeled by: " + ", ".join(f"{who} {n}" for who, n in labelers.most_common()))
+    waiting = labeling.waiting()
+    if waiting:
+        console.print(f"{len(waiting)} labeled tasks wait for a person (loopline label review {queue} TASK)")
     shown = labeling.tasks(_states(states) or ("open", "claimed"), limit=limit)
     table = Table(box=None, header_style="bold")
-    for column in ("TASK", "STATE", "SCORE", "EXAMPLE", "SUGGESTION", "LABEL", "BY", "REASON"):
+    for column in ("TASK", "STATE", "KIND", "SCORE", "EXAMPLE", "SUGGESTION", "LABEL", "BY", "REASON"):
         table.add_column(column)
     for t in shown:
         by = t.labeled_by or t.claimed_by or ""
         table.add_row(
             str(t.id),
             t.state,
+            t.kind,
             f"{t.score:.2f}",
             t.example_id,
             "" if t.suggestion is None else str(t.suggestion),
             "" if t.label is None else str(t.label),
             by,
-            t.reason,
+            t.review_reason or t.reason,
         )
     if shown:
         console.print(table)
+
+
+@label.command("configure")
+@click.argument("queue")
+@click.option("--dataset", default=None, help="The dataset its labels join: labels must have its label type.")
+@click.option("--review/--no-review", default=None, help="Commit only tasks a reviewer approved.")
+@click.option(
+    "--agreement", type=float, default=None, help="Share of tasks a second labeler labels too (0-1)."
+)
+@click.option("--gold", default=None, help="A dataset version with known answers, for gold questions.")
+@click.option(
+    "--gold-share", type=float, default=None, help="Share of each labeler's claims that are gold (0-0.5)."
+)
+@click.option(
+    "--min-accuracy", type=float, default=None, help="Below this on gold questions, labels go back to review."
+)
+@click.option("--min-gold", type=int, default=None, help="Gold answers before a labeler is judged.")
+def configure(
+    queue: str,
+    dataset: str | None,
+    review: bool | None,
+    agreement: float | None,
+    gold: str | None,
+    gold_share: float | None,
+    min_accuracy: float | None,
+    min_gold: int | None,
+) -> None:
+    """Set QUEUE's dataset, review and quality control (what is not given is kept)."""
+    labeling = LabelingQueue(queue)
+    current = labeling.quality_control
+    changes = {
+        "agreement": agreement,
+        "gold": gold,
+        "gold_share": gold_share,
+        "min_accuracy": min_accuracy,
+        "min_gold": min_gold,
+    }
+    quality = QualityControl(
+        **{**dataclasses.asdict(current), **{k: v for k, v in changes.items() if v is not None}}
+    )
+    settings = labeling.configure(dataset=dataset, review=review, quality=quality)
+    q = settings.quality
+    click.echo(
+        f"{queue}: dataset {settings.dataset or '(none)'} ({settings.label_type or 'any'} labels), "
+        f"review {'on' if settings.review else 'off'}, agreement {q.agreement:.0%}, gold {q.gold or '(none)'} "
+        f"({q.gold_share:.0%} of claims), min accuracy {q.min_accuracy:.0%} after {q.min_gold} gold answers"
+    )
+
+
+@label.command("quality")
+@click.argument("queue")
+def quality(queue: str) -> None:
+    """Each labeler of QUEUE: labels, accuracy on gold questions, agreement with a second labeler."""
+    click.echo(str(_known_queue(queue).quality()))
+
+
+@label.command("submit")
+@click.argument("queue")
+@click.argument("task", type=int)
+@click.argument("value")
+@click.option("--labeler", default=None, help="Who labels (default: the OS user).")
+def submit(queue: str, task: int, value: str, labeler: str | None) -> None:
+    """Label TASK of QUEUE with VALUE, read as the type of the dataset's labels."""
+    labeling = _known_queue(queue)
+    done = labeling.submit(task, labeling.parse_label(task, value), labeler=labeler)
+    click.echo(f"task {done.id}: labeled {done.label!r} by {done.labeled_by}")
+
+
+@label.command("review")
+@click.argument("queue")
+@click.argument("task", type=int)
+@click.option(
+    "--approve/--reject", required=True, help="Approve the label, or send the task back to labeling."
+)
+@click.option("--label", "value", default=None, help="Correct the label while approving it.")
+@click.option("--reviewer", default=None, help="Who reviews (default: the OS user).")
+def review(queue: str, task: int, approve: bool, value: str | None, reviewer: str | None) -> None:
+    """Approve (with a corrected --label) or reject a labeled TASK of QUEUE."""
+    labeling = _known_queue(queue)
+    corrected = None if value is None else labeling.parse_label(task, value)
+    done = labeling.review(task, approve=approve, label=corrected, reviewer=reviewer)
+    verdict = f"approved {done.label!r}" if approve else "rejected: open again"
+    click.echo(f"task {done.id}: {verdict} by {done.reviewed_by}")
 
 
 @label.command("export")
@@ -150,7 +243,7 @@ def import_(queue: str, file: Path, labeler: str | None, dataset: str | None) ->
     except json.JSONDecodeError as error:
         raise UsageError(f"{file} is not JSON ({error}); export the project as JSON or JSON_MIN") from None
     labeling = _known_queue(queue)
-    report = import_annotations(labeling, exported, labeler=labeler)
+    report = import_annotations(labeling, exported, labeler=labeler, dataset=dataset)
     click.echo(f"{queue}: {report}")
     for problem in report.problems:
         click.echo(f"  not imported: {problem}", err=True)
@@ -161,8 +254,13 @@ def import_(queue: str, file: Path, labeler: str | None, dataset: str | None) ->
 @label.command("commit")
 @click.argument("queue")
 @click.option("--dataset", required=True, help="The dataset the labeled examples join.")
-@click.option("--reviewed-only", is_flag=True, help="Commit only tasks a reviewer approved.")
+@click.option(
+    "--reviewed-only",
+    is_flag=True,
+    help="Commit only tasks a reviewer approved (default: as the queue is configured).",
+)
 @click.option("-m", "--message", default="", help="The new version's message.")
 def commit(queue: str, dataset: str, reviewed_only: bool, message: str) -> None:
     """Add QUEUE's labeled tasks to DATASET as a new version."""
-    click.echo(str(_known_queue(queue, review=reviewed_only).commit(dataset, message=message)))
+    labeling = _known_queue(queue, review=True if reviewed_only else None)  # else: the queue's setting
+    click.echo(str(labeling.commit(dataset, message=message)))

@@ -8,6 +8,18 @@ from typing import Any
 import click
 
 from loopline._version import __version__
+from loopline.cli import runs
+from loopline.cli.ci import ci
+from loopline.cli.datasets import datasets
+from loopline.cli.label import label
+from loopline.cli.loop import loop
+from loopline.cli.migrate import migrate
+from loopline.cli.models import models
+from loopline.cli.run import run
+from loopline.cli.schedule import schedule
+from loopline.cli.serve import serve
+from loopline.cli.server import server
+from loopline.cli.team import audit, keys, users
 from loopline.errors import LooplineError
 
 
@@ -38,21 +50,23 @@ def version() -> None:
     click.echo(f"loopline {__version__} (Python {sys.version.split()[0]})")
 
 
-def _register() -> None:
-    from loopline.cli import runs
-    from loopline.cli.ci import ci
-    from loopline.cli.datasets import datasets
-    from loopline.cli.label import label
-    from loopline.cli.models import models
-    from loopline.cli.run import run
-    from loopline.cli.schedule import schedule
-    from loopline.cli.server import server
-
-    for command in (run, *runs.COMMANDS, server, ci, datasets, label, models, schedule):
-        cli.add_command(command)
-
-
-_register()
+for command in (
+    run,
+    *runs.COMMANDS,
+    server,
+    serve,
+    ci,
+    datasets,
+    label,
+    loop,
+    models,
+    schedule,
+    users,
+    keys,
+    audit,
+    migrate,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loopline.cl import models as registry
-from loopline.cl.workspace import Workspace
+from loopline.cl.registry import promotion
+from loopline.cl.registry import versions as registry
+from loopline.cl.store.workspace import Workspace
 from loopline.errors import UsageError
 
 
@@ -129,7 +130,7 @@ def promote(ref: str, alias: str, report_id: str | None, force: bool, reason: st
     """
     ws = Workspace.open()
     report = _report_id(ws, report_id) if report_id else None
-    move = registry.promote(ref, alias, report=report, force=force, reason=reason, workspace=ws)
+    move = promotion.promote(ref, alias, report=report, force=force, reason=reason, workspace=ws)
     was = "nowhere" if move.previous is None else f"@{move.previous}"
     click.echo(f"{move.model}@{alias}: {was} -> @{move.version}" + (" (FORCED)" if move.forced else ""))
 

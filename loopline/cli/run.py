@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from loopline.cli.progress import TerminalProgress
-from loopline.client import Client
 from loopline.core.serialization import short_repr
 from loopline.core.types import type_name
 from loopline.engine.local import LocalRunner
@@ -18,6 +17,7 @@ from loopline.errors import LooplineError, PipelineRunError, UsageError
 from loopline.sdk.function import Function
 from loopline.sdk.future import Future
 from loopline.sdk.targets import DEFAULT_FUNC, Target, flag, parse_params, split_params
+from loopline.storage.client import Client
 from loopline.storage.lookup import find_run
 
 RUN_OPTIONS = """\b
@@ -28,6 +28,8 @@ Loopline's own options (before or after TARGET; after it, a func parameter of th
   --cache-namespace NS    share cached results only within this namespace
   --rerun-from RUN_ID     re-execute this run and everything downstream, reuse the rest
   --max-parallelism N     how many steps may run at once
+  --processes             run every step in worker processes (one per core): CPU-bound Python
+                          steps use every core (default: threads, and processes for standalone)
   --ray [ADDRESS]         run each step as a Ray task: on the cluster at ADDRESS (ray://HOST:10001),
                           else on the Ray of this environment (RAY_ADDRESS), else on a local one
 """
@@ -42,17 +44,24 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "allow
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(args: tuple[str, ...]) -> None:
-    """Run the func FUNC of FILE.py (default: the func named `pipeline`).
+    """Run the func FUNC of FILE.py or NOTEBOOK.ipynb (default: the func named `pipeline`).
 
     Its parameters follow as --name value, read by the func's annotations (JSON for lists, dicts
-    and dataclasses). A file without such a func is executed as a script.
+    and dataclasses). A file without such a func is executed as a script. A notebook's code cells
+    run in order first, as a module (IPython's magics and shell lines skipped).
 
     \b
         loopline run examples/hello/pipeline.py --name Ada
+        loopline run analysis.ipynb:train --epochs 3
         loopline run --no-cache examples/digits/pipeline.py --config '{"C": 3.0}'
     """
     leading, target, rest = _split_target(list(args))
     parsed = Target.parse(target)
+    if parsed.is_notebook and parsed.func_name is None and not parsed.defines(DEFAULT_FUNC):
+        raise UsageError(
+            f"{parsed.file.name} has no func named {DEFAULT_FUNC!r}; name the func to run: "
+            f"loopline run {target}:FUNC [--PARAM VALUE ...]"
+        )
     if parsed.func_name is None and not parsed.defines(DEFAULT_FUNC):
         if rest or leading:
             raise UsageError(
@@ -62,7 +71,7 @@ def run(args: tuple[str, ...]) -> None:
         sys.argv = [str(parsed.file)]
         runpy.run_path(str(parsed.file), run_name="__main__")
         return
-    function = parsed.load()
+    function = load_target(parsed)
     if "-h" in rest or ("--help" in rest and "help" not in function.signature.parameters):
         click.echo(func_help(target, function))
         return
@@ -74,13 +83,23 @@ def run(args: tuple[str, ...]) -> None:
     run_pipeline(future, options.runner())
 
 
+def load_target(target: Target) -> Function[..., Any]:
+    """The target's func; for a notebook, say what loading it left out (on stderr)."""
+    function = target.load()
+    for skipped in target.skipped:
+        click.echo(f"{target.file.name}, {skipped.cell}: skipped {skipped.what}", err=True)
+    return function
+
+
 def _split_target(args: list[str]) -> tuple[list[str], str, list[str]]:
     """(Loopline options before the target, the target, everything after it)."""
     i = 0
     while i < len(args) and args[i].startswith("--"):
         i += 2 if takes_value(args, i) else 1
     if i >= len(args):
-        raise UsageError("missing TARGET: loopline run FILE.py[:FUNC] [--PARAM VALUE ...]")
+        raise UsageError(
+            "missing TARGET: loopline run FILE.py[:FUNC] (or NOTEBOOK.ipynb:FUNC) [--PARAM VALUE ...]"
+        )
     return args[:i], args[i], args[i + 1 :]
 
 

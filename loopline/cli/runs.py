@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from loopline.cl.store.workspace import referenced_artifact_ids
 from loopline.cli.progress import STYLE
-from loopline.client import Client
 from loopline.core.records import RunFilter, RunRecord, RunState, utcnow
 from loopline.engine.liveness import mark_orphans
 from loopline.errors import UsageError
-from loopline.storage.gc import collect_garbage
+from loopline.storage.client import Client
+from loopline.storage.gc import GcReport, collect_garbage
 from loopline.storage.lookup import find_run
 
 
@@ -188,32 +189,57 @@ def clean() -> None:
     "days",
     type=float,
     required=True,
-    help="Delete pipelines that ended more than this many days ago.",
+    help="Pipelines that ended more than this many days ago.",
 )
-@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
-def gc(days: float, dry_run: bool) -> None:
-    """Delete old finished pipelines and the artifacts nothing references any more."""
+@click.option("--pipeline", help="Only pipelines of this root func (module.qualname, as runs ls shows).")
+@click.option("--user", help="Only pipelines this user ran.")
+@click.option(
+    "--delete", "delete", is_flag=True, help="Delete them (without it, gc only says what it would delete)."
+)
+@click.option("--yes", is_flag=True, help="With --delete: do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, hidden=True)  # the default now; kept for scripts
+def gc(days: float, pipeline: str | None, user: str | None, delete: bool, yes: bool, dry_run: bool) -> None:
+    """Delete old finished pipelines and the artifacts nothing references any more. Says what it
+    would delete unless given --delete (then it asks first, unless --yes). Through a team server
+    it needs an admin's key."""
     if days < 0:
         raise UsageError("--older-than must be a number of days >= 0")
-    from loopline.cl.workspace import referenced_artifact_ids
-
     client = Client()
-    report = collect_garbage(
-        client.metadata,
-        client.artifacts,
-        utcnow() - dt.timedelta(days=days),
-        dry_run=dry_run,
-        keep_artifacts=referenced_artifact_ids(client.metadata),  # datasets, models, reports
-    )
-    verb = "would delete" if dry_run else "deleted"
-    click.echo(
-        f"{verb} {report.pipelines} pipeline(s) ({report.runs} runs) and {report.artifacts} artifact(s), {report.bytes / 2**20:.1f} MiB"
-        + (
-            f"; removed {report.partial_writes} unfinished write(s) of crashed runs"
-            if report.partial_writes
-            else ""
+    cutoff = utcnow() - dt.timedelta(days=days)
+    keep = referenced_artifact_ids(client.metadata)  # datasets, models, reports
+
+    def collect(dry: bool) -> GcReport:
+        return collect_garbage(
+            client.metadata,
+            client.artifacts,
+            cutoff,
+            dry_run=dry,
+            keep_artifacts=keep,
+            pipeline=pipeline,
+            user=user,
         )
+
+    report = collect(dry=True)
+    click.echo(_gc_summary("would delete", report))
+    if not delete or dry_run or not (report.pipelines or report.artifacts):
+        if not delete and (report.pipelines or report.artifacts):
+            click.echo("nothing deleted: add --delete to delete them")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("gc --delete asks for confirmation: add --yes to delete without a terminal")
+        click.confirm("delete them?", abort=True)
+    click.echo(_gc_summary("deleted", collect(dry=False)))
+
+
+def _gc_summary(verb: str, report: GcReport) -> str:
+    size = f"{report.bytes / 2**20:.1f} MiB"
+    crashed = (
+        f"; removed {report.partial_writes} unfinished write(s) of crashed runs"
+        if report.partial_writes
+        else ""
     )
+    return f"{verb} {report.pipelines} pipeline(s) ({report.runs} runs) and {report.artifacts} artifact(s), {size}{crashed}"
 
 
 COMMANDS = [runs, logs, cancel, clean, gc]

@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loopline.cl import schedules
-from loopline.cl.notify import check_webhook
-from loopline.cl.records import Trigger, Webhook
-from loopline.cl.workspace import Workspace
+from loopline.cl.regression.notify import check_webhook
+from loopline.cl.schedules import scheduler as schedules
+from loopline.cl.store.records import Trigger, Webhook
+from loopline.cl.store.workspace import Workspace
 from loopline.cli.run import PASS_THROUGH
 from loopline.core.records import utcnow
 from loopline.engine.launch import current_user

@@ -12,8 +12,9 @@ import pickle
 import sys
 from typing import Any
 
-from loopline.core import summaries
+from loopline.core import pickling, summaries
 from loopline.core.image import Image
+from loopline.core.ray_checkpoint import RayCheckpointCodec
 from loopline.core.serialization import (
     JSON,
     REGISTRY,
@@ -55,10 +56,8 @@ class PickleCodec(Codec):
         return False  # only ever chosen as the fallback
 
     def encode(self, value: Any) -> Blob:
-        import cloudpickle
-
         try:
-            data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickling.dumps(value)
         except Exception as exc:
             raise SerializationError(
                 f"cannot store a {type(value).__qualname__}: it is not picklable ({exc}). "
@@ -226,6 +225,7 @@ def install_builtin_codecs(registry: CodecRegistry = REGISTRY) -> None:
         TorchCodec(),
         ImageCodec(),
         NumpyCodec(),
+        RayCheckpointCodec(),
     ):
         registry.add(codec)
 

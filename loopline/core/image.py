@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import mimetypes
 import struct
 import zlib
 from dataclasses import dataclass
@@ -19,17 +21,46 @@ _SIGNATURES = [
 ]
 
 
-@dataclass(frozen=True, eq=True)
+@dataclass(frozen=True, eq=True, init=False)
 class Image:
-    """Encoded image bytes (`data`) with their MIME type; shown as a picture in the dashboard."""
+    """Encoded image bytes (`data`) with their MIME type; shown as a picture in the dashboard.
 
-    data: bytes
-    mime: str = "image/png"
-    width: int | None = None
-    height: int | None = None
+    Sematic's `Image(bytes=...)` and `image.bytes` work too. Without `mime`, the type is read
+    from the bytes (PNG, JPEG, GIF, BMP, WebP), else it is `application/octet-stream`.
+    """
+
+    data: builtins.bytes
+    mime: str
+    width: int | None
+    height: int | None
+
+    def __init__(
+        self,
+        data: builtins.bytes | None = None,
+        mime: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        *,
+        bytes: builtins.bytes | None = None,
+    ) -> None:
+        if (data is None) == (bytes is None):
+            raise SerializationError("Image takes its encoded bytes once: Image(data) or Image(bytes=...)")
+        content = data if data is not None else bytes
+        if not isinstance(content, (builtins.bytes, bytearray, memoryview)):
+            raise SerializationError(f"Image takes encoded bytes, got {type(content).__qualname__}")
+        content = builtins.bytes(content)
+        object.__setattr__(self, "data", content)
+        object.__setattr__(self, "mime", mime or sniff_mime(content) or "application/octet-stream")
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "height", height)
+
+    @property
+    def bytes(self) -> builtins.bytes:
+        """The encoded bytes (Sematic's name for `data`)."""
+        return self.data
 
     @classmethod
-    def from_bytes(cls, data: bytes, mime: str | None = None) -> Image:
+    def from_bytes(cls, data: builtins.bytes, mime: str | None = None) -> Image:
         """Wrap encoded bytes (PNG, JPEG, GIF, BMP, WebP); the type is sniffed when not given."""
         detected = sniff_mime(data)
         if mime is None and detected is None:
@@ -37,11 +68,16 @@ class Image:
                 "cannot tell the image format of these bytes; pass mime='image/...' explicitly"
             )
         width, height = _png_size(data) if detected == "image/png" else (None, None)
-        return cls(bytes(data), mime or detected or "", width, height)
+        return cls(builtins.bytes(data), mime or detected or "", width, height)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Image:
-        return cls.from_bytes(Path(path).read_bytes())
+        """The file's bytes, typed by their content, else by the file's extension (as Sematic's
+        `Image.from_file`, any file is accepted: `application/octet-stream` when unknown)."""
+        data = Path(path).read_bytes()
+        if sniff_mime(data) is not None:
+            return cls.from_bytes(data)
+        return cls(data, mimetypes.guess_type(str(path))[0] or "application/octet-stream")
 
     @classmethod
     def from_array(cls, array: Any) -> Image:
@@ -49,7 +85,7 @@ class Image:
         pixels = to_uint8_pixels(array)
         return cls(encode_png(pixels), "image/png", pixels.shape[1], pixels.shape[0])
 
-    def _repr_png_(self) -> bytes | None:  # shown inline by Jupyter
+    def _repr_png_(self) -> builtins.bytes | None:  # shown inline by Jupyter
         return self.data if self.mime == "image/png" else None
 
 

@@ -12,6 +12,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loopline.core import html
+
 JSON = Any
 
 
@@ -147,8 +149,65 @@ class RunRecord:
         end = self.ended_at or utcnow()
         return (end - self.started_at).total_seconds()
 
+    def __repr__(self) -> str:
+        kind = "pipeline run" if self.parent_id is None else "run"
+        took = f", {self.duration_s:.2f}s" if self.duration_s is not None else ""
+        return f"<{kind} {self.name} {self.id[:12]}: {self.state.value}{took}>"
+
+    def _repr_html_(self) -> str:
+        """A compact card in Jupyter, linked to the run's page in the dashboard."""
+        kind = "pipeline run" if self.parent_id is None else "run"
+        git = self.git
+        facts: list[tuple[str, object]] = [
+            ("func", html.code(self.function)),
+            ("id", html.code(self.id[:12])),
+            ("took", None if self.duration_s is None else f"{self.duration_s:.2f}s"),
+            ("created", self.created_at.strftime("%Y-%m-%d %H:%M:%S")),
+            ("tags", ", ".join(self.tags) or None),
+            ("attempts", self.attempts if self.attempts > 1 else None),
+            ("cached from", None if self.cached_from is None else html.code(self.cached_from[:12])),
+            ("executor", self.executor or None),
+        ]
+        if git is not None and git.commit:
+            dirty = " (dirty)" if git.dirty else ""
+            facts.append(("git", f"{git.commit[:10]} {git.branch or ''}{dirty}".strip()))
+        body = html.Markup("")
+        if self.error is not None:
+            body = html.Markup(
+                f'<div style="color:#b3261e">{html.escape(self.error.type)}: {html.escape(self.error.message)}</div>'
+            )
+        title = html.Markup(f"{html.escape(kind)} {html.escape(self.name)} {state_badge(self.state)}")
+        return html.card(title, facts, body, link=html.dashboard_path("runs", self.id))
+
+
+STATE_TONES = {
+    RunState.CREATED: "muted",
+    RunState.READY: "info",
+    RunState.RUNNING: "info",
+    RunState.RETRYING: "warn",
+    RunState.WAITING: "info",
+    RunState.SUCCEEDED: "ok",
+    RunState.CACHED: "ok",
+    RunState.FAILED: "bad",
+    RunState.CANCELLED: "bad",
+    RunState.ABANDONED: "bad",
+    RunState.ORPHANED: "bad",
+}
+
+
+def state_badge(state: RunState) -> html.Markup:
+    return html.badge(state.value, STATE_TONES[state])
+
 
 _RUN_FIELDS = frozenset(field.name for field in dataclasses.fields(RunRecord))
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheHit:
+    """What a cache lookup finds: a run whose output a new call with the same key can reuse."""
+
+    id: str  # the run
+    output_id: str | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,12 +279,14 @@ class RunFilter:
 
 @dataclasses.dataclass
 class WriteBatch:
-    """Everything a runner wants persisted, written in one transaction."""
+    """Everything a runner wants persisted, written in one transaction. A batch with an `id` is
+    applied once: written again with the same id (a retry after a lost answer), it changes nothing."""
 
     runs: list[RunRecord] = dataclasses.field(default_factory=list)
     artifacts: list[ArtifactRecord] = dataclasses.field(default_factory=list)
     logs: list[LogChunk] = dataclasses.field(default_factory=list)
     metrics: list[MetricPoint] = dataclasses.field(default_factory=list)
+    id: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.runs or self.artifacts or self.logs or self.metrics)

@@ -12,7 +12,9 @@ into freshly allocated memory. The same value always gives the same bytes: sets 
 an artifact's id (the hash of these bytes) is stable across processes.
 
 Libraries such as numpy, pandas and torch are imported only when a value of their type is
-encoded or decoded; user types plug in with `register_type`.
+encoded or decoded; user types plug in with `register_type`. A blob may also be read from a file
+as it is written out (`FileChunks`: a table snapshot's Parquet file), so a value larger than
+memory can be stored.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import importlib
 import json
 import math
+import os
 import struct
 import sys
 import uuid
@@ -49,16 +52,35 @@ class BlobReader(Protocol):
     def readinto(self, buffer: memoryview) -> int: ...
 
 
+class FileChunks:
+    """A blob's bytes read from a file in chunks as they are written out, so a value kept in a
+    large file (a table snapshot) is never held in memory. Iterable more than once."""
+
+    CHUNK = 8 * 1024 * 1024
+
+    def __init__(self, path: str | PurePath, *, owner: object = None) -> None:
+        self.path = str(path)
+        self.nbytes = os.path.getsize(self.path)
+        self.owner = owner  # what keeps the file alive (a temporary file's owner deletes it)
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as stream:
+            while chunk := stream.read(self.CHUNK):
+                yield chunk
+
+
 @dataclasses.dataclass(frozen=True)
 class Blob:
     """Raw bytes of one leaf value; `buffers` are written back to back without copying."""
 
     codec: str
     meta: dict[str, JSON]
-    buffers: Sequence[bytes | memoryview]
+    buffers: Sequence[bytes | memoryview] | FileChunks
 
     @property
     def nbytes(self) -> int:
+        if isinstance(self.buffers, FileChunks):
+            return self.buffers.nbytes
         return sum(memoryview(b).nbytes for b in self.buffers)
 
 
@@ -103,6 +125,8 @@ class CodecRegistry:
         self._by_type.clear()
 
     def get(self, name: str) -> Codec:
+        if name not in self._by_name and name in CODEC_MODULES:
+            importlib.import_module(CODEC_MODULES[name])  # registers the codec
         try:
             return self._by_name[name]
         except KeyError:
@@ -124,13 +148,64 @@ class CodecRegistry:
 
 REGISTRY = CodecRegistry()
 
+# Codecs of Loopline's own optional packages, registered when their module is imported: reading
+# an artifact that needs one imports it (a worker process may not have imported it yet).
+CODEC_MODULES = {"table-snapshot": "loopline.data"}
+
 
 def qualified_name(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+# Modules of Loopline's own types that moved: values stored before the move name the old path.
+MOVED_MODULES = {
+    "loopline.cl.candidates": "loopline.cl.mining.candidates",
+    "loopline.cl.ci": "loopline.cl.regression.gate",
+    "loopline.cl.commit": "loopline.cl.labeling.commit",
+    "loopline.cl.cron": "loopline.cl.schedules.cron",
+    "loopline.cl.datasets": "loopline.cl.datasets.dataset",
+    "loopline.cl.errors": "loopline.cl.store.errors",
+    "loopline.cl.evaluation": "loopline.cl.regression.evaluation",
+    "loopline.cl.examples": "loopline.cl.datasets.examples",
+    "loopline.cl.inference_checks": "loopline.cl.production.checks",
+    "loopline.cl.inference_sinks": "loopline.cl.production.sinks",
+    "loopline.cl.inference_table": "loopline.cl.production.table",
+    "loopline.cl.inferences": "loopline.cl.production.log",
+    "loopline.cl.ingest": "loopline.cl.production.ingest",
+    "loopline.cl.label_errors": "loopline.cl.mining.label_errors",
+    "loopline.cl.label_studio": "loopline.cl.labeling.label_studio",
+    "loopline.cl.labeling": "loopline.cl.labeling.queue",
+    "loopline.cl.loop_errors": "loopline.cl.store.errors",
+    "loopline.cl.loop_records": "loopline.cl.store.records",
+    "loopline.cl.loop_sql_store": "loopline.cl.store.sql",
+    "loopline.cl.loop_store": "loopline.cl.store.protocol",
+    "loopline.cl.metrics": "loopline.cl.regression.metrics",
+    "loopline.cl.miners": "loopline.cl.mining.miners",
+    "loopline.cl.models": "loopline.cl.registry.versions",
+    "loopline.cl.notify": "loopline.cl.regression.notify",
+    "loopline.cl.overlap": "loopline.cl.regression.overlap",
+    "loopline.cl.predictors": "loopline.cl.regression.predictors",
+    "loopline.cl.provenance": "loopline.cl.store.provenance",
+    "loopline.cl.records": "loopline.cl.store.records",
+    "loopline.cl.regression": "loopline.cl.regression.compare",
+    "loopline.cl.report": "loopline.cl.regression.report",
+    "loopline.cl.reports": "loopline.cl.regression.report",
+    "loopline.cl.revisions": "loopline.cl.store.revisions",
+    "loopline.cl.scenarios": "loopline.cl.regression.scenarios",
+    "loopline.cl.schedule_worker": "loopline.cl.schedules.worker",
+    "loopline.cl.schedules": "loopline.cl.schedules.scheduler",
+    "loopline.cl.sql_revisions": "loopline.cl.store.sql_base",
+    "loopline.cl.sql_store": "loopline.cl.store.sql",
+    "loopline.cl.stats": "loopline.cl.regression.stats",
+    "loopline.cl.store": "loopline.cl.store.protocol",
+    "loopline.cl.target_check": "loopline.cl.schedules.target_check",
+    "loopline.cl.workspace": "loopline.cl.store.workspace",
+}
+
+
 def import_qualified(path: str) -> Any:
     module_name, _, qualname = path.partition(":")
+    module_name = MOVED_MODULES.get(module_name, module_name)
     try:
         obj: Any = importlib.import_module(module_name)
         for part in qualname.split("."):
@@ -183,13 +258,18 @@ _BIG_INT = 2**64
 def is_by_value_type(cls: type) -> bool:
     """Types that other processes cannot import by name: defined in a script or a notebook, or
     not reachable under their own name (made inside a function, or by `enum.Enum("Name", ...)`)."""
-    module = cls.__module__
-    if module in _BY_VALUE_MODULES or not _reachable_by_name(cls):
+    return not _reachable_by_name(cls) or is_by_value_module(cls.__module__)
+
+
+def is_by_value_module(module: str) -> bool:
+    """Modules that other processes cannot import: a script's or notebook's `__main__`, and
+    those registered with cloudpickle to travel by value (a notebook file run as a module)."""
+    if module in _BY_VALUE_MODULES:
         return True
     try:
         import cloudpickle
 
-        return module in {m.__name__ for m in cloudpickle.list_registry_pickle_by_value()}
+        return module in cloudpickle.list_registry_pickle_by_value()  # module names
     except (ImportError, AttributeError):
         return False
 

@@ -16,6 +16,7 @@ import json
 import math
 from typing import Any
 
+from loopline.core.image import encode_png, to_uint8_pixels
 from loopline.core.serialization import JSON, REGISTRY, CodecRegistry, qualified_name, short_repr
 
 MAX_ITEMS = 50  # items shown per container
@@ -29,7 +30,9 @@ MAX_TABLE_COLUMNS = 100
 MAX_VALUES = 2_500
 MAX_INLINE_IMAGE = 1_000_000
 MAX_NESTED_DETAIL = 2_000_000  # bytes of array values, rows and images inside containers
-FULL_STATS_LIMIT = 2_000_000
+# Elements an array's statistics are computed from (a larger array is sampled evenly): their
+# temporaries (a float64 copy, masks) then stay a few MiB, not a third of a 100 MiB array.
+FULL_STATS_LIMIT = 250_000
 _DETAIL_KEYS = ("values", "image", "rows", "index")
 
 
@@ -210,8 +213,6 @@ def ndarray(value: Any) -> dict[str, JSON]:
     if value.size <= MAX_VALUES:
         summary["values"] = json_safe(value.tolist())
     if _image_like(value):
-        from loopline.core.image import encode_png, to_uint8_pixels
-
         png = encode_png(to_uint8_pixels(value))
         if len(png) <= MAX_INLINE_IMAGE:
             summary["image"] = "data:image/png;base64," + base64.b64encode(png).decode()
@@ -223,7 +224,7 @@ def _image_like(value: Any) -> bool:
         return False
     shape = value.shape
     if len(shape) == 3 and shape[2] in (1, 3, 4):
-        return 4 <= shape[0] <= 4096 and 4 <= shape[1] <= 4096
+        return bool(4 <= shape[0] <= 4096 and 4 <= shape[1] <= 4096)
     return (
         len(shape) == 2
         and 8 <= shape[0] <= 4096

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 from loopline.core.records import ArtifactRecord, ErrorInfo
+from loopline.core.types import Conversions
 from loopline.engine import capture
+from loopline.engine.passing import ValueStore
 from loopline.engine.structure import deferred_leaves, warn_unused
 from loopline.errors import LooplineError
 from loopline.sdk.context import Context, MetricSink, StepScope, step_scope
 from loopline.sdk.function import Function
-from loopline.storage.artifacts import load_value, store_value
-from loopline.storage.base import ArtifactStore
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 _SDK_DIR = os.path.join(os.path.dirname(_ENGINE_DIR), "sdk")
@@ -42,6 +42,7 @@ class StepTask:
     attempt: int
     timeout_s: float | None = None
     gpu_ids: tuple[int, ...] = ()
+    strict_types: bool = False  # the runner's setting: no Sematic-style conversions of outputs
 
 
 @dataclasses.dataclass
@@ -57,6 +58,7 @@ class StepResult:
     error: BaseException | None = None
     error_info: ErrorInfo | None = None
     executor_lost: bool = False  # the worker died: retry regardless of exception types
+    raised_by_func: bool = False  # `error` came from the func's own code (not from Loopline)
 
 
 def error_info(error: BaseException) -> ErrorInfo:
@@ -74,29 +76,33 @@ def error_info(error: BaseException) -> ErrorInfo:
 
 
 def execute_step(
-    task: StepTask,
-    artifacts: ArtifactStore,
-    on_log: capture.LogSink,
-    on_metric: MetricSink,
-    load: Callable[[str], Any] | None = None,
+    task: StepTask, values: ValueStore, on_log: capture.LogSink, on_metric: MetricSink
 ) -> StepResult:
     """Run the body of `task` and store its output; never raises for errors of the step."""
-    load = load or (lambda artifact_id: load_value(artifact_id, artifacts))
     scope = StepScope(Context(task.run_id, task.root_id), on_metric)
+    in_body = False
     try:
         inputs = {
-            name: load(value.artifact_id) if isinstance(value, StoredInput) else value
+            name: values.get(value.artifact_id) if isinstance(value, StoredInput) else value
             for name, value in task.inputs.items()
         }
         with step_scope(scope), capture.capturing(on_log):
-            output = task.function.execute(inputs)
+            in_body = True
+            output = task.function.run_body(inputs)
+            in_body = False
             leaves = deferred_leaves(output)
             warn_unused(task.function, scope.created, leaves)
-        if leaves:
-            task.function.check_output(output)  # declared types of the returned futures
-            return StepResult(task.run_id, task.attempt, nested=output)
-        output = task.function.check_output(output)
-        artifact = store_value(output, artifacts)
+            conversions = (
+                Conversions() if not (task.strict_types or task.function.options.strict_types) else None
+            )
+            checked = task.function.check_output(output, conversions)
+            if conversions:
+                print(conversions.note(f"{task.function.name}() returned"), file=sys.stderr)
+        if leaves:  # the declared types of the returned futures fit: the graph grows
+            return StepResult(task.run_id, task.attempt, nested=checked)
+        artifact = values.put(checked)
     except (Exception, SystemExit) as error:  # noqa: BLE001 - a failing step is data for the state machine
-        return StepResult(task.run_id, task.attempt, error=error, error_info=error_info(error))
-    return StepResult(task.run_id, task.attempt, artifact=artifact, value=output, has_value=True)
+        return StepResult(
+            task.run_id, task.attempt, error=error, error_info=error_info(error), raised_by_func=in_body
+        )
+    return StepResult(task.run_id, task.attempt, artifact=artifact, value=checked, has_value=True)

@@ -13,7 +13,7 @@ import threading
 from typing import Protocol
 
 from loopline.engine.execution import StepResult, StepTask, execute_step
-from loopline.storage.base import ArtifactStore
+from loopline.engine.passing import ValueStore
 
 
 class StepReporter(Protocol):
@@ -39,12 +39,12 @@ class Executor(Protocol):
     def shutdown(self) -> None: ...
 
 
-def run_in_this_process(task: StepTask, artifacts: ArtifactStore, reporter: StepReporter) -> StepResult:
+def run_in_this_process(task: StepTask, values: ValueStore, reporter: StepReporter) -> StepResult:
     return execute_step(
         task,
-        artifacts,
+        values,
         on_log=lambda stream, text: reporter.log(task.run_id, stream, text),
-        on_metric=lambda name, value, step: reporter.metric(task.run_id, task.root_id, name, value, step),
+        on_metric=lambda run_id, name, value, step: reporter.metric(run_id, task.root_id, name, value, step),
     )
 
 
@@ -53,12 +53,12 @@ class InlineExecutor:
     out_of_process = False
     can_interrupt = False
 
-    def __init__(self, artifacts: ArtifactStore, reporter: StepReporter) -> None:
-        self.artifacts = artifacts
+    def __init__(self, values: ValueStore, reporter: StepReporter) -> None:
+        self.values = values
         self.reporter = reporter
 
     def submit(self, task: StepTask) -> None:
-        self.reporter.finished(run_in_this_process(task, self.artifacts, self.reporter))
+        self.reporter.finished(run_in_this_process(task, self.values, self.reporter))
 
     def cancel(self, run_id: str) -> bool:
         return False
@@ -81,8 +81,8 @@ class ThreadExecutor:
     out_of_process = False
     can_interrupt = False
 
-    def __init__(self, artifacts: ArtifactStore, reporter: StepReporter, size: int) -> None:
-        self.artifacts = artifacts
+    def __init__(self, values: ValueStore, reporter: StepReporter, size: int) -> None:
+        self.values = values
         self.reporter = reporter
         self.size = size
         self._tasks: queue.SimpleQueue[StepTask | object] = queue.SimpleQueue()
@@ -110,7 +110,7 @@ class ThreadExecutor:
             assert isinstance(task, StepTask)
             with self._lock:
                 self._running[task.run_id] = me
-            result = run_in_this_process(task, self.artifacts, self.reporter)
+            result = run_in_this_process(task, self.values, self.reporter)
             with self._lock:
                 self._running.pop(task.run_id, None)
             self.reporter.finished(result)

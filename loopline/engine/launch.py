@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from loopline.core.records import GitInfo, LaunchSpec
+from loopline.core.serialization import is_by_value_module
+from loopline.sdk import notebook
 
 
 def current_user() -> str:
@@ -39,25 +41,37 @@ def git_info(directory: Path) -> GitInfo | None:
     return GitInfo(commit=commit, branch=branch, dirty=bool(status), remote=remote or None)
 
 
-def source_directory(fn: Any) -> Path:
+def source_file(fn: Any) -> Path | None:
+    """The file `fn` was written in: its notebook for a func from a notebook (run in a kernel
+    that knows its path, or loaded from the file), else its source file."""
+    if notebook.is_cell_function(fn):
+        return notebook.notebook_path()
+    module = sys.modules.get(getattr(fn, "__module__", ""))
+    module_file = getattr(module, "__file__", None)
+    if isinstance(module_file, str) and module_file.endswith(notebook.SUFFIX):
+        return Path(module_file)
     try:
         file = inspect.getsourcefile(fn)
     except TypeError:
         file = None
-    return Path(file).resolve().parent if file else Path.cwd()
+    return Path(file) if file else None
+
+
+def source_directory(fn: Any) -> Path:
+    file = source_file(fn)
+    return file.resolve().parent if file else Path.cwd()
 
 
 def launch_spec(fn: Any) -> LaunchSpec:
     module = fn.__module__
-    try:
-        file = inspect.getsourcefile(fn)
-    except TypeError:
-        file = None
-    importable = module not in ("__main__", "__mp_main__")
+    file = source_file(fn)
+    if notebook.is_cell_function(fn):
+        module = notebook.identity(warn=False) or module
+    importable = not is_by_value_module(fn.__module__)
     return LaunchSpec(
         function=f"{module}:{fn.__qualname__}",
         module=module if importable else None,
-        file=str(Path(file).resolve()) if file else None,
+        file=str(file.resolve()) if file else None,
         python=sys.executable,
         cwd=os.getcwd(),
         argv=tuple(sys.argv),

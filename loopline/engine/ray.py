@@ -31,6 +31,7 @@ import cloudpickle
 import ray
 import ray.exceptions
 
+from loopline.core import pickling
 from loopline.core.clock import Clock
 from loopline.core.records import ErrorInfo
 from loopline.engine import capture
@@ -39,13 +40,15 @@ from loopline.engine.execution import StepResult, StepTask, execute_step
 from loopline.engine.executors import Executor, StepReporter
 from loopline.engine.hooks import RunHooks
 from loopline.engine.local import LocalRunner
+from loopline.engine.passing import StoredValues
 from loopline.engine.worker import portable_result
 from loopline.errors import ResourceUnavailableError, UsageError, WorkerCrashedError
 from loopline.sdk.future import Future
 from loopline.sdk.resources import ResourceRequirements
 from loopline.settings import Settings
-from loopline.storage.artifacts import open_artifact_store
+from loopline.storage.artifacts import store_address
 from loopline.storage.base import ArtifactStore, MetadataStore
+from loopline.storage.embedded import open_artifact_store
 
 LIVE_INTERVAL_S = 0.25  # how often output of running steps travels to the runner
 _GPU_SLOTS_UNBOUNDED = 1 << 16
@@ -134,7 +137,7 @@ def cluster_nodes() -> list[NodeShape]:
             float(node["Resources"].get("GPU", 0)),
             float(node["Resources"].get("memory", 0)),
         )
-        for node in ray.nodes()
+        for node in ray.nodes()  # type: ignore[no-untyped-call]
         if node.get("Alive")
     ]
 
@@ -177,8 +180,15 @@ class RayEnvironment(RunEnvironment):
         slots = _GPU_SLOTS_UNBOUNDED if self.autoscaling else int(sum(n.gpus for n in self.nodes))
         return list(range(slots))
 
-    def place(self, future: Future[Any]) -> Executor:
-        resources = future.props.resources
+    def unmet(self, resources: ResourceRequirements) -> set[str]:
+        # A task never spans nodes: when no node fits the request, what came from Kubernetes
+        # requests is what may be dropped (an explicit request that does not fit still fails).
+        cpus = task_cpus(resources)
+        if self.autoscaling or any(n.fits(cpus, resources.gpus, resources.memory) for n in self.nodes):
+            return set()
+        return set(resources.from_kubernetes)
+
+    def place(self, future: Future[Any], resources: ResourceRequirements | None) -> Executor:
         if resources is not None and not self.autoscaling:
             check_fits(future.function.name, resources, self.nodes)
         executor = self._executors["default"]
@@ -282,6 +292,7 @@ class _Session:
 
     artifacts_url: str
     sys_path: tuple[str, ...]
+    api_key: str | None = None  # for a Loopline server's artifact store
 
 
 _LIVE = _LiveOutput()
@@ -295,7 +306,9 @@ def _worker_artifacts(session_bytes: bytes) -> ArtifactStore:
         # The driver's import path, so funcs from its modules import here as they did there.
         sys.path.extend(p for p in session.sys_path if p not in sys.path and Path(p or ".").exists())
         capture.install(echo=False)
-        store = _worker_state[session_bytes] = open_artifact_store(session.artifacts_url)
+        store = _worker_state[session_bytes] = open_artifact_store(
+            session.artifacts_url, api_key=session.api_key
+        )
     return store
 
 
@@ -334,10 +347,10 @@ def _execute(
     def on_log(stream: str, text: str) -> None:
         outbox.add(("log", run_id, stream, text))
 
-    def on_metric(name: str, value: float, step: int | None) -> None:
-        outbox.add(("metric", run_id, task.root_id, name, value, step))
+    def on_metric(metric_run_id: str, name: str, value: float, step: int | None) -> None:
+        outbox.add(("metric", metric_run_id, task.root_id, name, value, step))
 
-    return execute_step(task, artifacts, on_log=on_log, on_metric=on_metric)
+    return execute_step(task, StoredValues(artifacts), on_log=on_log, on_metric=on_metric)
 
 
 # -- the driver side ----------------------------------------------------------------------------
@@ -384,7 +397,9 @@ class RayExecutor:
     def __init__(self, artifacts: ArtifactStore, reporter: StepReporter, size: int) -> None:
         self.reporter = reporter
         self.size = size
-        self._session = cloudpickle.dumps(_Session(artifacts.url, tuple(sys.path)))
+        self.artifacts = artifacts
+        url, api_key = store_address(artifacts)
+        self._session = cloudpickle.dumps(_Session(url, tuple(sys.path), api_key))
         self._relay = _RELAY.get()
         self._relay_works = True
         self._key = uuid.uuid4().hex
@@ -403,9 +418,10 @@ class RayExecutor:
             thread.start()
 
     def submit(self, task: StepTask) -> None:
+        self.artifacts.flush()  # the step's inputs, readable on the cluster before it starts
         remote = self._remote_for(task)
         ref = remote.remote(
-            self._session, self._relay, self._key, task.run_id, task.attempt, cloudpickle.dumps(task)
+            self._session, self._relay, self._key, task.run_id, task.attempt, pickling.dumps(task)
         )
         with self._lock:
             self._running[task.run_id] = ref

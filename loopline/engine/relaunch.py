@@ -2,7 +2,9 @@
 
 The server calls `start_rerun`: it picks the new run's id, then starts
 `python -m loopline.engine.relaunch` with the interpreter and working directory the pipeline was
-first launched with. The worker imports the root func again (so the current source becomes the
+first launched with — only when its `RelaunchPolicy` allows them: a launch record is data in a
+database, and running whatever interpreter or file it names would let anyone who can write that
+database run code on the server's machine. The worker imports the root func again (so the current source becomes the
 new runs' code version), loads the root run's recorded inputs from the artifact store, and runs
 the call with `LocalRunner(rerun_from=...)`: from the root (everything executes again) or from a
 chosen run (everything upstream of it is reused).
@@ -21,8 +23,47 @@ from pathlib import Path
 from typing import Any
 
 from loopline.core.records import LaunchSpec, RunRecord
-from loopline.errors import UsageError
+from loopline.engine.local import LocalRunner
+from loopline.errors import LooplineError, UsageError
+from loopline.sdk.function import Function
+from loopline.sdk.targets import Target
 from loopline.settings import Settings
+from loopline.storage.artifacts import load_value
+from loopline.storage.embedded import open_stores
+
+
+@dataclasses.dataclass(frozen=True)
+class RelaunchPolicy:
+    """What a server may start again: interpreters (`pythons`) and project folders (`roots`,
+    None: any folder) that its operator named, not whatever a launch record says."""
+
+    pythons: frozenset[str]
+    roots: tuple[Path, ...] | None
+
+    def check(self, launch: LaunchSpec) -> tuple[str, str]:
+        """The interpreter and folder to rerun `launch` with, or UsageError saying what to allow."""
+        python = launch.python or sys.executable
+        if _resolved(python) not in {_resolved(p) for p in self.pythons}:
+            raise UsageError(
+                f"this pipeline was launched with {python}, which this server does not start: allow "
+                f"it with `loopline server --rerun-python {python}`"
+            )
+        cwd = launch.cwd or "."
+        for place in filter(None, (cwd, launch.file)):
+            if self.roots is not None and not any(_inside(Path(place), root) for root in self.roots):
+                raise UsageError(
+                    f"{place} is outside this server's project folders, so it does not rerun it: allow "
+                    "the folder with `loopline server --project-root DIR`"
+                )
+        return python, cwd
+
+
+def _resolved(path: str) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return Path(_resolved(str(path))).is_relative_to(Path(_resolved(str(root))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,15 +73,20 @@ class Relaunch:
     log_file: Path
 
 
-def start_rerun(root: RunRecord, settings: Settings, *, from_run_id: str | None = None) -> Relaunch:
+def start_rerun(
+    root: RunRecord, settings: Settings, policy: RelaunchPolicy, *, from_run_id: str | None = None
+) -> Relaunch:
     """Start a worker that reruns the pipeline `root`; the new run appears in the store soon."""
     launch = _launch_of(root)
+    python, cwd = policy.check(launch)
+    if not Path(python).exists():
+        raise UsageError(f"the interpreter {python} this pipeline was launched with is not on this machine")
+    if not Path(cwd).is_dir():
+        cwd = str(settings.home)
     run_id = uuid.uuid4().hex
     log_dir = settings.home / "relaunch"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{run_id}.log"
-    python = launch.python if launch.python and Path(launch.python).exists() else sys.executable
-    cwd = launch.cwd if launch.cwd and Path(launch.cwd).is_dir() else str(settings.home)
     env = {
         **os.environ,
         "LOOPLINE_HOME": str(settings.home),
@@ -77,11 +123,9 @@ def _launch_of(root: RunRecord) -> LaunchSpec:
 
 def load_root_function(launch: LaunchSpec) -> Any:
     """The root func of a launch spec, imported from its file (or module) as it is now."""
-    from loopline.sdk.function import Function
-    from loopline.sdk.targets import Target
 
     module_name, _, qualname = launch.function.partition(":")
-    if launch.file and Path(launch.file).is_file() and launch.file.endswith(".py"):
+    if launch.file and Path(launch.file).is_file() and launch.file.endswith((".py", ".ipynb")):
         module = Target(Path(launch.file), None).import_module()
     elif launch.module:
         if launch.cwd and launch.cwd not in sys.path:
@@ -107,9 +151,6 @@ def load_root_function(launch: LaunchSpec) -> Any:
 
 def rerun(root_id: str, run_id: str, from_run_id: str | None, settings: Settings) -> Any:
     """Run the pipeline `root_id` again as run `run_id` (in this process)."""
-    from loopline.engine.local import LocalRunner
-    from loopline.storage.artifacts import load_value
-    from loopline.storage.embedded import open_stores
 
     metadata, artifacts = open_stores(settings)
     root = metadata.get_run(root_id)
@@ -128,7 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--from", dest="from_run_id")
     args = parser.parse_args(argv)
-    from loopline.errors import LooplineError
 
     try:
         rerun(args.root_id, args.run_id, args.from_run_id, Settings.from_env())

@@ -1,6 +1,6 @@
 """Loopline's own run options, as `loopline run`, `loopline ci` and schedules take them among a
 pipeline's parameters (`--no-cache`, `--run-name`, `--tag`, `--cache-namespace`, `--rerun-from`,
-`--max-parallelism`, `--ray [ADDRESS]`), and the runner they describe."""
+`--max-parallelism`, `--processes`, `--ray [ADDRESS]`), and the runner they describe."""
 
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ class RunOptions:
     cache_namespace: str | None = None
     rerun_from: str | None = None
     max_parallelism: int | None = None
+    processes: bool = False  # every step in worker processes
     ray: str | None = None  # "": Ray without an address (joined or started)
 
     def runner(self, **stores: Any) -> LocalRunner:
         """The runner these options ask for; `stores` (metadata=, artifacts=) go to it as given."""
+        if self.ray is not None and self.processes:
+            raise UsageError("--processes and --ray do not go together: with --ray, every step is a Ray task")
         if self.ray is not None:
-            from loopline.engine.ray import RayRunner
+            from loopline.engine.ray import RayRunner  # imports Ray, an optional heavy integration
 
             return RayRunner(
                 self.ray or None,
@@ -39,6 +42,7 @@ class RunOptions:
             cache_namespace=self.cache_namespace,
             rerun_from=self.rerun_from,
             max_parallelism=self.max_parallelism,
+            executor="process" if self.processes else "thread",
             cache=not self.no_cache,
             **stores,
         )
@@ -57,8 +61,8 @@ def take_run_options(args: list[str], reserved: set[str]) -> tuple[RunOptions, l
             rest.append(args[i])
             i += 1
             continue
-        if field == "no_cache":
-            options.no_cache = True
+        if field in ("no_cache", "processes"):
+            setattr(options, field, True)
             i += 1
             continue
         if field == "ray":

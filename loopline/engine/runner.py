@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from loopline.engine.environment import RunEnvironment
 from loopline.engine.machine import PipelineExecution
 from loopline.errors import UsageError
+from loopline.sdk.context import note_run
 from loopline.sdk.importing import check_not_importing_target
 
 R = TypeVar("R")
@@ -27,15 +28,24 @@ class Runner:
         Raises `PipelineRunError` (chained to the step's own exception) when a step fails.
         """
         check_not_importing_target()
+        note_run(future)
         with self._environment() as env:
             execution = PipelineExecution(env)
             env.start(execution)
+            value: Any = None
             try:
                 self._started(execution)
-                return execution.run(future)  # type: ignore[arg-type]
+                value = execution.run(future)  # type: ignore[arg-type]
+                return cast(R, value)
             finally:
                 self._stopping(execution)
                 env.stop()
+                if execution.root is not None:  # for the future's display in a notebook
+                    execution.root.future.note_outcome(execution.root.record, value)
+
+    def resolve(self, future: R) -> R:
+        """The same as `run(future)` (Sematic's Resolver API)."""
+        return self.run(future)
 
     @contextlib.contextmanager
     def _environment(self) -> Iterator[RunEnvironment]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from loopline.errors import LooplineWarning
 from loopline.sdk.function import Function
-from loopline.sdk.future import AbstractFuture, Future, Projection
+from loopline.sdk.future import AbstractFuture, Future, Projection, is_call
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 
@@ -26,10 +26,28 @@ def _children(value: Any) -> list[Any] | None:
     return None
 
 
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})  # hold no futures
+
+
 def deferred_leaves(value: Any) -> list[AbstractFuture[Any]]:
     """Every Future or Projection inside `value`, in order of appearance."""
     if isinstance(value, AbstractFuture):
         return [value]
+    cls = type(value)
+    if cls in _ATOMS:
+        return []
+    if cls is tuple or cls is list:  # a call's arguments, a list of futures: one flat pass
+        found: list[AbstractFuture[Any]] = []
+        for item in value:
+            if isinstance(item, AbstractFuture):
+                found.append(item)
+            elif type(item) not in _ATOMS:
+                return _walk(value)  # something nested
+        return found
+    return _walk(value)
+
+
+def _walk(value: Any) -> list[AbstractFuture[Any]]:
     found: list[AbstractFuture[Any]] = []
     stack = [value]
     opened: set[int] = set()  # containers already looked into: a value may contain itself
@@ -37,6 +55,8 @@ def deferred_leaves(value: Any) -> list[AbstractFuture[Any]]:
         item = stack.pop()
         if isinstance(item, AbstractFuture):
             found.append(item)
+            continue
+        if type(item) in _ATOMS:
             continue
         children = _children(item)
         if children and id(item) not in opened:
@@ -75,7 +95,7 @@ def substitute(value: Any, resolve: Callable[[AbstractFuture[Any]], Any]) -> Any
 def unused_futures(created: list[object], output: Any) -> list[Future[Any]]:
     """The futures in `created` that `output` does not lead to (directly or through the inputs
     of the futures it holds): they would never run. The walk stops once all are found."""
-    pending = {f.id for f in created if isinstance(f, Future)}
+    pending = {f.id for f in created if is_call(f)}
     reached: set[str] = set()
     work = deferred_leaves(output)
     while work and pending:
@@ -83,8 +103,8 @@ def unused_futures(created: list[object], output: Any) -> list[Future[Any]]:
         if future.id not in reached:
             reached.add(future.id)
             pending.discard(future.id)
-            work += deferred_leaves(future.kwargs)
-    return [f for f in created if isinstance(f, Future) and f.id in pending]
+            work += deferred_leaves(future.args)
+    return [f for f in created if is_call(f) and f.id in pending]
 
 
 def warn_unused(parent: Function[..., Any], created: list[object], output: Any) -> None:

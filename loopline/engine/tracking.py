@@ -4,19 +4,36 @@ Updates are collected in memory and written by a background thread in one transa
 `interval_s` (and at the end of every pipeline), so bookkeeping costs a step microseconds, not a
 database commit. Several updates of the same run within one interval become one row write.
 A crash loses at most the last interval's updates; artifacts are already safe on disk, and the
-steps they belong to rerun or hit the cache.
+steps they belong to rerun or hit the cache. A burst of updates (a pipeline that registers a
+hundred thousand steps at once) is written as soon as `FLUSH_AT` runs wait, so what waits in
+memory stays bounded. A run that was just created waits up to HOLD_CREATED_S more: it is
+usually ready, running or done by then, and is written once (the dashboard shows it a quarter
+of a second later; the pipeline's root is written at once).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
-from loopline.core.records import ArtifactRecord, LogChunk, MetricPoint, RunRecord, WriteBatch, utcnow
+from loopline.core.records import (
+    ArtifactRecord,
+    LogChunk,
+    MetricPoint,
+    RunRecord,
+    RunState,
+    WriteBatch,
+    utcnow,
+)
 from loopline.engine.hooks import RunHooks
 from loopline.storage.base import MetadataStore
 
 logger = logging.getLogger(__name__)
+FLUSH_AT = 2_000  # runs waiting: write now rather than at the end of the interval
+# A run created this recently that is still `created` waits for the next interval: most steps
+# (and every cache hit) move on within it, and their run is then written once, not twice.
+HOLD_CREATED_S = 0.25
 
 
 class StoreTracker(RunHooks):
@@ -30,12 +47,28 @@ class StoreTracker(RunHooks):
         self._metrics: list[MetricPoint] = []
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="loopline-tracker", daemon=True)
         self._thread.start()
 
     def on_run_update(self, *, run: RunRecord) -> None:
         with self._lock:
             self._runs[run.id] = run
+            burst = len(self._runs) >= FLUSH_AT
+        if burst:
+            self._write_burst()
+
+    def _write_burst(self) -> None:
+        """Write what waits now, in the caller's thread (a burst of updates holds the interpreter,
+        so the writer thread would barely get to run), unless a write is under way already."""
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            self._write(self._take())
+        except Exception:
+            logger.warning("could not record run updates yet; retrying", exc_info=True)
+        finally:
+            self._write_lock.release()
 
     def on_artifact(self, *, artifact: ArtifactRecord) -> None:
         with self._lock:
@@ -59,15 +92,22 @@ class StoreTracker(RunHooks):
     def on_pipeline_end(self, *, root: RunRecord) -> None:
         self.flush()
 
-    def _take(self) -> WriteBatch:
+    def _take(self, *, hold_young: bool = False) -> WriteBatch:
+        held: dict[str, RunRecord] = {}
         with self._lock:
+            runs = self._runs
+            if hold_young:
+                young = utcnow() - dt.timedelta(seconds=HOLD_CREATED_S)
+                held = {i: r for i, r in runs.items() if r.state is RunState.CREATED and r.created_at > young}
+                if held:
+                    runs = {i: r for i, r in runs.items() if i not in held}
             batch = WriteBatch(
-                runs=list(self._runs.values()),
+                runs=list(runs.values()),
                 artifacts=list(self._artifacts.values()),
                 logs=self._logs,
                 metrics=self._metrics,
             )
-            self._runs, self._artifacts, self._logs, self._metrics = {}, {}, [], []
+            self._runs, self._artifacts, self._logs, self._metrics = held, {}, [], []
         return batch
 
     def _put_back(self, batch: WriteBatch) -> None:
@@ -82,23 +122,31 @@ class StoreTracker(RunHooks):
     def flush(self) -> None:
         """Write everything pending now (raises if the store refuses)."""
         with self._write_lock:
-            batch = self._take()
-            if not batch:
-                return
-            try:
-                self.metadata.write(batch)
-            except BaseException:
-                self._put_back(batch)
-                raise
+            self._write(self._take())
+
+    def _write(self, batch: WriteBatch) -> None:
+        if not batch:
+            return
+        try:
+            self.metadata.write(batch)
+        except BaseException:
+            self._put_back(batch)
+            raise
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        while True:
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
-                self.flush()
+                with self._write_lock:
+                    self._write(self._take(hold_young=True))
             except Exception:
                 logger.warning("could not record run updates yet; retrying", exc_info=True)
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join()
         self.flush()

@@ -22,12 +22,14 @@ from typing import Any
 
 import cloudpickle
 
+from loopline.core import pickling
 from loopline.core.records import ErrorInfo
 from loopline.engine import capture
 from loopline.engine.execution import StepResult, StepTask, execute_step
+from loopline.engine.passing import StoredValues
 from loopline.errors import LooplineError
 from loopline.sdk.context import MetricSink
-from loopline.storage.artifacts import open_artifact_store
+from loopline.storage.embedded import open_artifact_store
 
 FLUSH_INTERVAL_S = 0.1
 PARENT_CHECK_S = 1.0
@@ -55,11 +57,11 @@ def portable_result(result: StepResult) -> bytes:
     """The result pickled, with an unpicklable exception replaced by a RemoteStepError."""
     result.value, result.has_value = None, False
     try:
-        return cloudpickle.dumps(("done", result))
+        return pickling.dumps(("done", result))
     except Exception:  # noqa: BLE001 - any pickling failure
         info = result.error_info or ErrorInfo("Exception", "unknown error")
         result.error = RemoteStepError(f"{info.type}: {info.message}")
-        return cloudpickle.dumps(("done", result))
+        return pickling.dumps(("done", result))
 
 
 class Channel:
@@ -73,7 +75,7 @@ class Channel:
         threading.Thread(target=self._flusher, daemon=True).start()
 
     def send(self, message: Any) -> None:
-        data = message if isinstance(message, bytes) else cloudpickle.dumps(message)
+        data = message if isinstance(message, bytes) else pickling.dumps(message)
         with self.lock:
             self.connection.send_bytes(data)
 
@@ -103,8 +105,8 @@ def _log_to(channel: Channel, task: StepTask) -> capture.LogSink:
 
 
 def _metric_to(channel: Channel, task: StepTask) -> MetricSink:
-    def metric(name: str, value: float, step: int | None) -> None:
-        channel.send(("metric", task.run_id, task.root_id, name, value, step))
+    def metric(run_id: str, name: str, value: float, step: int | None) -> None:
+        channel.send(("metric", run_id, task.root_id, name, value, step))
 
     return metric
 
@@ -171,13 +173,13 @@ def serve(read_fd: int, write_fd: int) -> None:
                 return
             idle_limit = None
             sys.path[:] = message[1]["sys_path"]
-            artifacts = open_artifact_store(message[1]["artifacts"])
+            artifacts = open_artifact_store(message[1]["artifacts"], api_key=message[1].get("api_key"))
             channel.send(("ready",))
             continue
         task = message
         assert isinstance(task, StepTask) and artifacts is not None
         result = execute_step(
-            task, artifacts, on_log=_log_to(channel, task), on_metric=_metric_to(channel, task)
+            task, StoredValues(artifacts), on_log=_log_to(channel, task), on_metric=_metric_to(channel, task)
         )
         code.update()
         channel.flush()

@@ -28,10 +28,12 @@ from typing import Any
 
 import cloudpickle
 
+from loopline.core import pickling
 from loopline.core.records import ErrorInfo
 from loopline.engine.execution import StepResult, StepTask
 from loopline.engine.executors import StepReporter
 from loopline.errors import WorkerCrashedError
+from loopline.storage.artifacts import store_address
 from loopline.storage.base import ArtifactStore
 
 
@@ -49,7 +51,7 @@ class _Worker:
 
     def send(self, message: Any) -> None:
         with self.send_lock:
-            self.outbox.send_bytes(cloudpickle.dumps(message))
+            self.outbox.send_bytes(pickling.dumps(message))
 
     def stop(self) -> None:
         """Ask the worker to exit once it is idle (it exits on its own if the pipe is gone)."""
@@ -93,7 +95,7 @@ class _SparePool:
         for _, old in surplus:
             old.stop()
 
-    def take(self, artifacts_url: str) -> _Worker | None:
+    def take(self, artifacts: tuple[str, str | None]) -> _Worker | None:
         """A warm worker re-initialised for this run, or None. Spares started under another
         environment are stopped; so is one whose code changed on disk (it says so itself)."""
         key = _spare_key()
@@ -107,7 +109,7 @@ class _SparePool:
                 old.stop()
             if worker is None:
                 return None
-            if _handshake(worker, artifacts_url):
+            if _handshake(worker, artifacts):
                 return worker
             worker.stop()
 
@@ -119,14 +121,15 @@ class _SparePool:
             worker.stop()
 
 
-def _init_message(artifacts_url: str) -> tuple[str, dict[str, Any]]:
-    return ("init", {"sys_path": list(sys.path), "artifacts": artifacts_url})
+def _init_message(artifacts: tuple[str, str | None]) -> tuple[str, dict[str, Any]]:
+    url, api_key = artifacts
+    return ("init", {"sys_path": list(sys.path), "artifacts": url, "api_key": api_key})
 
 
-def _handshake(worker: _Worker, artifacts_url: str) -> bool:
+def _handshake(worker: _Worker, artifacts: tuple[str, str | None]) -> bool:
     """Point a parked worker at this run; True when it is ready (False: changed code, or gone)."""
     try:
-        worker.send(_init_message(artifacts_url))
+        worker.send(_init_message(artifacts))
         if not worker.inbox.poll(HANDSHAKE_TIMEOUT_S):
             return False
         return bool(cloudpickle.loads(worker.inbox.recv_bytes()) == ("ready",))
@@ -156,6 +159,7 @@ class ProcessExecutor:
     # -- scheduling --------------------------------------------------------------------------
 
     def submit(self, task: StepTask) -> None:
+        self.artifacts.flush()  # the step's inputs, readable by the worker before it starts
         if task.gpu_ids:
             env = {"CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in task.gpu_ids)}
             worker = self._spawn(one_shot=True, env=env)
@@ -184,7 +188,7 @@ class ProcessExecutor:
         worker.send(task)
 
     def _lease(self) -> _Worker | None:
-        worker = SPARES.take(self.artifacts.url)
+        worker = SPARES.take(store_address(self.artifacts))
         if worker is not None:
             self._listen_to(worker)
         return worker
@@ -208,7 +212,7 @@ class ProcessExecutor:
             one_shot,
             spare_key=key,
         )
-        worker.send(_init_message(self.artifacts.url))
+        worker.send(_init_message(store_address(self.artifacts)))
         self._listen_to(worker)
         return worker
 

@@ -8,9 +8,9 @@ import math
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-from loopline.errors import UsageError
+from loopline.errors import NotInFuncError, UsageError
 
-MetricSink = Callable[[str, float, "int | None"], None]
+MetricSink = Callable[[str, str, float, "int | None"], None]  # (run id, name, value, step)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +49,18 @@ def note_created(future: object) -> None:
         scope.created.append(future)
 
 
+def note_run(future: object) -> None:
+    """Called when a runner runs `future` as a pipeline of its own: inside a func body, that
+    future is then used, though the body neither returns it nor passes it on."""
+    scope = _CURRENT.get()
+    if scope is not None:
+        scope.created[:] = [f for f in scope.created if f is not future]
+
+
 def _current(what: str) -> StepScope:
     scope = _CURRENT.get()
     if scope is None:
-        raise UsageError(
+        raise NotInFuncError(
             f"loopline.{what} can only be called inside a running @loopline.func "
             "(it describes the run being executed)"
         )
@@ -64,8 +72,9 @@ def context() -> Context:
     return _current("context()").context
 
 
-def log_metric(name: str, value: float, step: int | None = None) -> None:
-    """Record a metric point for the current run (shown as a chart in the dashboard)."""
+def log_metric(name: str, value: float, step: int | None = None, *, pipeline: bool = False) -> None:
+    """Record a metric point for the current run (shown as a chart in the dashboard); with
+    `pipeline=True`, for the pipeline's root run instead."""
     if not isinstance(name, str) or not name:
         raise UsageError(f"log_metric(name=...) must be a non-empty string, got {name!r}")
     try:
@@ -74,4 +83,6 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
         raise UsageError(f"log_metric({name!r}, value=...) must be a number, got {value!r}") from None
     if not math.isfinite(number):
         raise UsageError(f"log_metric({name!r}, ...) got {number}: metrics must be finite numbers")
-    _current("log_metric()").log_metric(name, number, step)
+    scope = _current("log_metric()")
+    run_id = scope.context.root_id if pipeline else scope.context.run_id
+    scope.log_metric(run_id, name, number, step)

@@ -17,14 +17,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 
-from loopline.core.types import TypeMismatch, check_value, describe_value, type_name
+from loopline.core.serialization import is_by_value_module
+from loopline.core.types import (
+    Conversions,
+    ParameterMismatch,
+    TypeMismatch,
+    check_value,
+    describe_value,
+    open_arguments,
+    type_name,
+)
 from loopline.errors import (
     ArgumentTypeError,
     FunctionDefinitionError,
+    FunctionError,
     LooplineDeprecationWarning,
     LooplineWarning,
     OutputTypeError,
 )
+from loopline.sdk import notebook
 from loopline.sdk.future import Future, FutureProps, _check_timeout, _expect, _expect_bool
 from loopline.sdk.resources import ResourceRequirements, RetrySettings
 
@@ -40,6 +51,7 @@ class FunctionOptions:
     timeout_mins: float | None = None
     standalone: bool = False
     version: str | None = None
+    strict_types: bool = False
 
 
 class Function(Generic[P, R]):
@@ -50,61 +62,104 @@ class Function(Generic[P, R]):
     `Future`, on which `.set(...)` works.
     """
 
-    def __init__(self, fn: Callable[P, R], options: FunctionOptions) -> None:
-        self.hints = _definition_hints(fn)  # first: it explains what is wrong with `fn`
+    def __init__(
+        self, fn: Callable[P, R], options: FunctionOptions, *, hints: dict[str, Any] | None = None
+    ) -> None:
+        # First: it explains what is wrong with `fn`. A func rebuilt in another process brings
+        # its hints, which may name types its module's globals do not carry there.
+        self.hints = _definition_hints(fn) if hints is None else hints
         self.fn = fn
         self._body: Callable[..., Any] = fn
         self.options = options
         self.name = fn.__name__
         self.path = function_path(fn)
         self.signature = inspect.signature(fn)
+        self.parameters = tuple(self.signature.parameters)  # their names, in order
+        # A call that gives every parameter by position needs no `Signature.bind` (a third of a call).
+        self._all_positional = all(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in self.signature.parameters.values()
+        )
         self.output_type = self.hints.get("return", type(None))  # none: it returns nothing
+        # Shared by every call (frozen; `.set()` makes a call its own): a million calls hold one.
+        self._props = FutureProps(
+            name=self.name,
+            cache=options.cache,
+            retry=options.retry,
+            resources=options.resources,
+            timeout_mins=options.timeout_mins,
+            standalone=options.standalone,
+        )
         functools.update_wrapper(self, fn)
 
+    @property
+    def input_types(self) -> dict[str, Any]:
+        """The annotation of each parameter (Sematic's name)."""
+        return {name: hint for name, hint in self.hints.items() if name != "return"}
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ArgumentTypeError(f"{self.name}(): {exc}") from None
-        bound.apply_defaults()
-        checked = {name: self._check_argument(name, value) for name, value in bound.arguments.items()}
-        opts = self.options
-        props = FutureProps(
-            name=self.name,
-            cache=opts.cache,
-            retry=opts.retry,
-            resources=opts.resources,
-            timeout_mins=opts.timeout_mins,
-            standalone=opts.standalone,
-        )
+        if not kwargs and self._all_positional and len(args) == len(self.parameters):
+            arguments: dict[str, Any] = dict(zip(self.parameters, args, strict=True))
+        else:
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ArgumentTypeError(f"{self.name}(): {exc}") from None
+            bound.apply_defaults()
+            arguments = bound.arguments
+        conversions = None if self.options.strict_types else Conversions()
+        checked = {name: self._check_argument(name, value, conversions) for name, value in arguments.items()}
+        props = self._props
+        if conversions:
+            props = dataclasses.replace(props, conversions=conversions.describe())
         return cast(R, Future(self, checked, props))
 
-    def _check_argument(self, name: str, value: Any) -> Any:
+    def _check_argument(self, name: str, value: Any, conversions: Conversions | None) -> Any:
         expected = self.hints[name]
         try:
-            return check_value(value, expected)
+            return check_value(value, expected, name, conversions)
         except TypeMismatch as exc:
-            where = f" (at {exc.path})" if exc.path else ""
-            raise ArgumentTypeError(
-                f"{self.name}() got a wrong value for parameter {name!r}{where}: expected "
-                f"{type_name(exc.expected)}, got {describe_value(exc.value)}"
-            ) from None
+            raise self._argument_error(name, exc) from None
 
-    def check_output(self, value: Any) -> Any:
-        """The value cast to the declared output type, or OutputTypeError."""
+    def _argument_error(self, name: str, exc: TypeMismatch) -> ArgumentTypeError:
+        path = exc.path.removeprefix(name)
+        where = f" (at {path})" if path else ""
+        detail = f" ({exc.detail})" if exc.detail else ""
+        return ArgumentTypeError(
+            f"{self.name}() got a wrong value for parameter {name!r}{where}: expected "
+            f"{type_name(exc.expected)}, got {describe_value(exc.value)}{detail}"
+        )
+
+    def check_output(self, value: Any, conversions: Conversions | None = None) -> Any:
+        """The value cast to the declared output type, or OutputTypeError. With `conversions`,
+        Sematic's conversions are made too (and recorded there)."""
         try:
-            return check_value(value, self.output_type)
+            return check_value(value, self.output_type, "", conversions)
         except TypeMismatch as exc:
             where = f" at {exc.path}" if exc.path else ""
+            detail = f" ({exc.detail})" if exc.detail else ""
             raise OutputTypeError(
                 f"{self.name}() returned {describe_value(exc.value)}{where}, but its return "
-                f"annotation says {type_name(self.output_type)}; return a matching value or fix "
-                "the annotation"
+                f"annotation says {type_name(self.output_type)}{detail}; return a matching value or "
+                "fix the annotation"
             ) from None
 
-    def execute(self, kwargs: dict[str, Any]) -> Any:
-        """Run the function body (or its mock, see `loopline.testing`)."""
-        return self._body(**kwargs)
+    def run_body(self, kwargs: dict[str, Any]) -> Any:
+        """Run the function body (or its mock, see `loopline.testing`) on the arguments in the
+        form their annotations ask for (a table snapshot as a DataFrame, say: core.types); what
+        runners call."""
+        try:
+            arguments = open_arguments(kwargs, self.hints)
+        except ParameterMismatch as exc:
+            raise self._argument_error(exc.parameter, exc) from None
+        return self._body(**arguments)
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Run the body directly with these arguments (Sematic's API, for tests): what it raises
+        comes as a `FunctionError` chained to the exception."""
+        try:
+            return self._body(**kwargs)
+        except Exception as error:
+            raise FunctionError(f"{self.name}() raised {type(error).__name__}: {error}") from error
 
     @functools.cached_property
     def source(self) -> str:
@@ -112,6 +167,15 @@ class Function(Generic[P, R]):
             return textwrap.dedent(inspect.getsource(self.fn))
         except (OSError, TypeError):
             return ""
+
+    @functools.cached_property
+    def recorded_source(self) -> str:
+        """The source a run shows: the function's, or for a func defined in a notebook, the
+        whole cell it came from, headed by the notebook and the cell."""
+        cell = notebook.cell_of(self.fn)
+        if cell is None:
+            return self.source
+        return f"# {cell.where}\n{cell.text.rstrip()}\n"
 
     @functools.cached_property
     def docstring(self) -> str | None:
@@ -129,9 +193,10 @@ class Function(Generic[P, R]):
     def __reduce__(self) -> Any:
         # Importable funcs travel by reference; funcs from scripts and notebooks by value.
         module = getattr(self.fn, "__module__", "")
-        if module not in ("__main__", "__mp_main__") and _lookup(module, self.fn.__qualname__) is self:
+        if not is_by_value_module(module) and _lookup(module, self.fn.__qualname__) is self:
             return (_import_function, (module, self.fn.__qualname__))
-        return (_rebuild, (self.fn, self.options, self._body if self._body is not self.fn else None))
+        body = self._body if self._body is not self.fn else None
+        return (_rebuild, (self.fn, self.options, body, self.hints))
 
     def __repr__(self) -> str:
         return f"<loopline.func {self.path}>"
@@ -150,18 +215,24 @@ def _import_function(module: str, qualname: str) -> Function[Any, Any]:
 
 
 def _rebuild(
-    fn: Callable[..., Any], options: FunctionOptions, body: Callable[..., Any] | None
+    fn: Callable[..., Any],
+    options: FunctionOptions,
+    body: Callable[..., Any] | None,
+    hints: dict[str, Any] | None = None,
 ) -> Function[Any, Any]:
-    function = Function(fn, options)
+    function = Function(fn, options, hints=hints)
     if body is not None:
         function._body = body
     return function
 
 
 def function_path(fn: Callable[..., Any]) -> str:
-    """`module.qualname`, with a script's `__main__` replaced by its module or file name."""
+    """`module.qualname`, with a script's `__main__` replaced by its module or file name, and a
+    notebook cell's by the notebook's name (`sdk.notebook`)."""
     module = fn.__module__
-    if module in ("__main__", "__mp_main__"):
+    if notebook.is_cell_function(fn):
+        module = notebook.identity() or module
+    elif module in ("__main__", "__mp_main__"):
         main = sys.modules.get("__main__")
         spec = getattr(main, "__spec__", None)
         if spec is not None and spec.name:
@@ -236,18 +307,27 @@ def definition_problems(fn: Any) -> list[str]:
     elif inspect.isgeneratorfunction(fn):
         problems.append("it is a generator (uses `yield`): return a list instead")
     signature = inspect.signature(fn)
+    unannotated = [
+        name
+        for name, param in signature.parameters.items()
+        if param.annotation is inspect.Parameter.empty
+        and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+    ]
+    if unannotated:  # Sematic's words first, so tests that match them still do
+        problems.append(
+            "Missing function type annotations. The following arguments are not annotated: "
+            f"{', '.join(map(repr, unannotated))}: add one to each, e.g. `{unannotated[0]}: int`"
+        )
     for param in signature.parameters.values():
         if param.kind is param.VAR_POSITIONAL:
             problems.append(
-                f"`*{param.name}` is not supported: list the parameters explicitly, or take a List"
+                f"Variadic arguments are not supported (`*{param.name}`): list the parameters "
+                "explicitly, or take a List"
             )
         elif param.kind is param.VAR_KEYWORD:
             problems.append(
-                f"`**{param.name}` is not supported: list the parameters explicitly, or take a Dict"
-            )
-        elif param.annotation is inspect.Parameter.empty:
-            problems.append(
-                f"parameter `{param.name}` has no type annotation: add one, e.g. `{param.name}: int`"
+                f"Variadic arguments are not supported (`**{param.name}`): list the parameters "
+                "explicitly, or take a Dict"
             )
     if signature.return_annotation is inspect.Signature.empty and not returns_nothing(fn):
         problems.append("the return type is not annotated: add one, e.g. `-> float` (or `-> None`)")
@@ -295,6 +375,7 @@ def func(
     timeout_mins: float | None = None,
     standalone: bool = False,
     version: str | None = None,
+    strict_types: bool = False,
     resource_requirements: ResourceRequirements | None = None,
     inline: bool | None = None,
     base_image_tag: str | None = None,
@@ -311,6 +392,7 @@ def func(
     timeout_mins: float | None = None,
     standalone: bool = False,
     version: str | None = None,
+    strict_types: bool = False,
     resource_requirements: ResourceRequirements | None = None,
     inline: bool | None = None,
     base_image_tag: str | None = None,
@@ -323,6 +405,10 @@ def func(
     - `timeout_mins`: fail the step when it runs longer.
     - `standalone`: run it in a worker process (CPU-bound Python code uses every core).
     - `version`: pin the code version, so editing the function keeps its cache.
+    - `strict_types`: refuse values that only fit the annotations after one of Sematic's
+      conversions (a tuple for a List, 3.0 for an int, an array for a Series, ...); by default
+      they are converted, and the run's log says so once. `LOOPLINE_STRICT_TYPES=1` makes
+      every func strict on LocalRunner.
 
     `resource_requirements=` and `inline=` are Sematic's spellings and keep working.
     """
@@ -344,6 +430,7 @@ def func(
         timeout_mins=None if timeout_mins is None else _check_timeout(timeout_mins),
         standalone=_expect_bool("standalone", standalone),
         version=version,
+        strict_types=_expect_bool("strict_types", strict_types),
     )
 
     def decorate(target: Callable[P, R]) -> Function[P, R]:

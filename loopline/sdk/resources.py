@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
-from typing import Any
 
 from loopline.core.records import Resources
 from loopline.errors import UsageError
+from loopline.sdk.kubernetes import GPU_REQUESTS, KubernetesResourceRequirements
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,22 +46,6 @@ class RetrySettings:
         return min(self.max_backoff_s, self.backoff_s * self.backoff_factor ** max(0, attempts_done - 1))
 
 
-@dataclasses.dataclass(frozen=True)
-class KubernetesResourceRequirements:
-    """Sematic's Kubernetes resource form. Loopline reads `requests` (cpu, memory, GPUs) and
-    keeps the other fields so Sematic code constructs unchanged; they have no effect here."""
-
-    node_selector: dict[str, str] = dataclasses.field(default_factory=dict)
-    requests: dict[str, str] = dataclasses.field(default_factory=dict)
-    secret_mounts: Any = None
-    tolerations: Sequence[Any] = ()
-    mount_expanded_shared_memory: bool = False
-    security_context: Any = None
-    host_path_mounts: Sequence[Any] = ()
-    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
-    labels: dict[str, str] = dataclasses.field(default_factory=dict)
-
-
 _MEMORY_UNITS = {
     "": 1,
     "k": 10**3,
@@ -78,7 +61,6 @@ _MEMORY_UNITS = {
     "gb": 10**9,
     "tb": 10**12,
 }
-_GPU_KEYS = ("nvidia.com/gpu", "gpu", "gpus", "amd.com/gpu")
 
 
 def parse_memory(value: str | int | float | None) -> int | None:
@@ -108,35 +90,75 @@ def parse_cpus(value: str | int | float | None) -> float | None:
 class ResourceRequirements:
     """What a func's step needs: `cpus`, `gpus` and `memory` (bytes, or '4Gi').
 
-    Sematic's `ResourceRequirements(kubernetes=KubernetesResourceRequirements(requests={...}))`
-    is accepted: its cpu, memory and GPU requests are read into these fields.
+    Sematic's `ResourceRequirements(KubernetesResourceRequirements(requests={...}))` (or with
+    `kubernetes=`) is accepted: its cpu, memory and GPU requests are read into these fields, and
+    its other settings are kept (they describe a Kubernetes pod and have no effect here).
+
+    A runner that cannot provide what a step asks for fails that step, except for what came
+    from Kubernetes requests: those size a pod on a cluster, so on a smaller machine they are
+    ignored with one warning, as Sematic's LocalRunner ignored them.
     """
 
     cpus: float | None
     gpus: int
     memory: int | None
     kubernetes: KubernetesResourceRequirements | None
+    from_kubernetes: frozenset[str]  # which of cpus, gpus, memory the Kubernetes requests set
 
     def __init__(
         self,
-        cpus: float | str | None = None,
+        cpus: float | str | KubernetesResourceRequirements | None = None,
         gpus: int = 0,
         memory: int | str | None = None,
         kubernetes: KubernetesResourceRequirements | None = None,
     ) -> None:
+        if isinstance(cpus, KubernetesResourceRequirements):  # Sematic's positional form
+            if kubernetes is not None:
+                raise UsageError("ResourceRequirements got Kubernetes requirements twice")
+            cpus, kubernetes = None, cpus
+        if kubernetes is not None and not isinstance(kubernetes, KubernetesResourceRequirements):
+            raise UsageError(
+                f"ResourceRequirements(kubernetes=...) must be a KubernetesResourceRequirements, got {kubernetes!r}"
+            )
+        derived: set[str] = set()
         if kubernetes is not None:
             requests = {k.lower(): v for k, v in kubernetes.requests.items()}
-            cpus = cpus if cpus is not None else requests.get("cpu")
-            memory = memory if memory is not None else requests.get("memory")
-            for key in _GPU_KEYS:
-                if key in requests and not gpus:
-                    gpus = int(parse_cpus(requests[key]) or 0)
-        if not isinstance(gpus, int) or gpus < 0:
+            if cpus is None and "cpu" in requests:
+                cpus = requests["cpu"]
+                derived.add("cpus")
+            if memory is None and "memory" in requests:
+                memory = requests["memory"]
+                derived.add("memory")
+            gpu_request = next((requests[key] for key in GPU_REQUESTS if key in requests), None)
+            if not gpus and gpu_request is not None:
+                gpus = int(parse_cpus(gpu_request) or 0)
+                derived.add("gpus")
+        if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
             raise UsageError(f"ResourceRequirements(gpus=...) must be an int >= 0, got {gpus!r}")
         object.__setattr__(self, "cpus", parse_cpus(cpus))
         object.__setattr__(self, "gpus", gpus)
         object.__setattr__(self, "memory", parse_memory(memory))
         object.__setattr__(self, "kubernetes", kubernetes)
+        object.__setattr__(self, "from_kubernetes", frozenset(derived))
+
+    def ignored_settings(self) -> list[str]:
+        """The Kubernetes-only settings these requirements carry (they have no effect here)."""
+        return self.kubernetes.ignored_settings() if self.kubernetes is not None else []
+
+    def without(self, fields: frozenset[str] | set[str]) -> ResourceRequirements:
+        """A copy that no longer asks for `fields` (of cpus, gpus, memory)."""
+        copy = ResourceRequirements(
+            cpus=None if "cpus" in fields else self.cpus,
+            gpus=0 if "gpus" in fields else self.gpus,
+            memory=None if "memory" in fields else self.memory,
+        )
+        object.__setattr__(copy, "kubernetes", self.kubernetes)
+        object.__setattr__(copy, "from_kubernetes", self.from_kubernetes - set(fields))
+        return copy
+
+    def clone(self) -> ResourceRequirements:
+        """A copy (Sematic's API; these requirements are immutable, so it is an equal value)."""
+        return self
 
     def to_record(self) -> Resources:
         return Resources(cpus=self.cpus, gpus=self.gpus, memory_bytes=self.memory)

@@ -1,7 +1,9 @@
-"""Pipeline targets named as `FILE.py[:FUNC]`, and their parameters given as strings.
+"""Pipeline targets named as `FILE.py[:FUNC]` or `NOTEBOOK.ipynb[:FUNC]`, and their parameters
+given as strings.
 
 Used by `loopline run`, `loopline ci`, schedules and reruns: load the func from a file (so that
-worker processes can import it again), and turn `--param value` pairs into typed arguments.
+worker processes can import it again; a notebook's cells run as a module, `sdk.notebook`), and
+turn `--param value` pairs into typed arguments.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from loopline.core.types import TypeMismatch, check_value, type_name
 from loopline.errors import LooplineError, UsageError
+from loopline.sdk import notebook
 from loopline.sdk.function import Function
 from loopline.sdk.importing import importing_target
 
@@ -32,36 +35,40 @@ DEFAULT_FUNC = "pipeline"
 class Target:
     file: Path
     func_name: str | None  # None: no FUNC given
+    # what loading a notebook left out (its magics, the cells that run pipelines)
+    skipped: list[notebook.Skipped] = dataclasses.field(default_factory=list, compare=False)
 
     @classmethod
     def parse(cls, spec: str) -> Target:
         path, sep, name = spec.rpartition(":")
-        if not sep or "/" in name or name.endswith(".py"):
+        if not sep or "/" in name or name.endswith((".py", notebook.SUFFIX)):
             path, name = spec, ""
         file = Path(path).expanduser()
-        if file.suffix != ".py":
-            raise UsageError(f"{spec!r}: expected FILE.py or FILE.py:FUNC")
+        if file.suffix not in (".py", notebook.SUFFIX):
+            raise UsageError(f"{spec!r}: expected FILE.py[:FUNC] or NOTEBOOK.ipynb[:FUNC]")
         if not file.is_file():
             raise UsageError(f"{spec!r}: no such file {str(file)!r}")
         if name and not name.isidentifier():
             raise UsageError(f"{spec!r}: {name!r} is not a function name")
         return cls(file.resolve(), name or None)
 
+    @property
+    def is_notebook(self) -> bool:
+        return self.file.suffix == notebook.SUFFIX
+
     def defines(self, name: str) -> bool:
         """Whether the file defines `name` at top level (read without running it)."""
-        tree = ast.parse(self.file.read_text(encoding="utf-8"), str(self.file))
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-                return True
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == name for t in node.targets
-            ):
-                return True
-        return False
+        if self.is_notebook:
+            cells = notebook.read_cells(self.file)
+            return any(_defines(_parsed(notebook.python_of(text)[0]), name) for _, text in cells)
+        return _defines(ast.parse(self.file.read_text(encoding="utf-8"), str(self.file)), name)
 
     def module_name(self) -> tuple[str, Path]:
         """The dotted module name of the file and the folder to put on sys.path for it:
-        a file inside packages (folders with __init__.py) keeps its package path."""
+        a file inside packages (folders with __init__.py) keeps its package path; a notebook is
+        named by its file name alone."""
+        if self.is_notebook:
+            return notebook.module_name(self.file), self.file.parent
         parts = [self.file.stem]
         folder = self.file.parent
         while (folder / "__init__.py").is_file() and folder.parent != folder:
@@ -72,7 +79,10 @@ class Target:
     def import_module(self) -> types.ModuleType:
         name, root = self.module_name()
         if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
+            sys.path.insert(0, str(root))  # a notebook's folder too: its modules, as Jupyter finds them
+        if self.is_notebook:
+            module, self.skipped[:] = notebook.load_module(self.file, name)
+            return module
         try:
             with importing_target(self.file):
                 module = importlib.import_module(name)
@@ -115,6 +125,24 @@ class Target:
         if not isinstance(found, Function):
             raise UsageError(f"{self.file}:{name} is not a @loopline.func (it is a {type(found).__name__})")
         return found
+
+
+def _defines(tree: ast.Module | None, name: str) -> bool:
+    for node in tree.body if tree is not None else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return True
+    return False
+
+
+def _parsed(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return None  # said when the notebook runs, naming the cell
 
 
 # -- parameters ------------------------------------------------------------------------------

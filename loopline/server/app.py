@@ -9,54 +9,105 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 from loopline._version import __version__
-from loopline.cl.errors import (
+from loopline.cl.schedules.scheduler import Scheduler
+from loopline.cl.store.errors import (
     AliasMovedError,
     DatasetConflictError,
     DatasetNotFoundError,
+    InferenceNotFoundError,
     ModelNotFoundError,
     ScheduleNotFoundError,
+    TaskNotFoundError,
+    TaskStateError,
 )
-from loopline.cl.loop_errors import InferenceNotFoundError, TaskNotFoundError, TaskStateError
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.memory import MemoryCLStore
+from loopline.cl.store.workspace import Workspace
 from loopline.errors import (
     ArtifactCorruptedError,
     ArtifactNotFoundError,
     LooplineError,
     RunNotFoundError,
 )
+from loopline.server.api import actions as actions_api
+from loopline.server.api import artifact_bytes as artifact_bytes_api
+from loopline.server.api import artifacts as artifacts_api
+from loopline.server.api import datasets as datasets_api
+from loopline.server.api import events as events_api
+from loopline.server.api import inferences as inferences_api
+from loopline.server.api import labeling as labeling_api
+from loopline.server.api import logs as logs_api
+from loopline.server.api import loops as loops_api
+from loopline.server.api import models as models_api
+from loopline.server.api import pipelines as pipelines_api
+from loopline.server.api import reports as reports_api
+from loopline.server.api import rpc as rpc_api
+from loopline.server.api import runs as runs_api
+from loopline.server.api import schedules as schedules_api
+from loopline.server.api import team as team_api
+from loopline.server.auth.guard import AuthGuard
+from loopline.server.auth.identity import Identities
+from loopline.server.auth.policy import is_public
 from loopline.server.config import ServerConfig
-from loopline.server.figures import plotly_js
 from loopline.server.live import ChangeFeed
-from loopline.server.routes import (
-    actions,
-    artifacts,
-    cl_pages,
-    events,
-    ingest,
-    labeling,
-    logs,
-    loop_pages,
-    loops,
-    pages,
-    pipelines,
-    registry,
-    runs,
-    schedules,
-)
-from loopline.server.security import GuardMiddleware
+from loopline.server.pages import api_reference as api_reference_page
+from loopline.server.pages import datasets as datasets_pages
+from loopline.server.pages import inferences as inferences_pages
+from loopline.server.pages import labeling as labeling_pages
+from loopline.server.pages import login as login_pages
+from loopline.server.pages import loops as loops_pages
+from loopline.server.pages import models as models_pages
+from loopline.server.pages import pipelines as pipelines_pages
+from loopline.server.pages import reports as reports_pages
+from loopline.server.pages import runs as runs_pages
+from loopline.server.pages import schedules as schedules_pages
+from loopline.server.pages.render import TEMPLATES
+from loopline.server.rendering.figures import plotly_js
 from loopline.server.state import ServerState
 from loopline.storage.base import ArtifactStore, MetadataStore
+from loopline.team.errors import KeyNotFoundError, UserNotFoundError
+from loopline.team.sql import SqlTeamStore
+from loopline.team.store import MemoryTeamStore, TeamStore
 
 STATIC = Path(__file__).parent / "static"
+# The API's routers first, in the order the OpenAPI document lists them; then the pages'.
+ROUTERS: tuple[APIRouter, ...] = (
+    runs_api.router,
+    logs_api.router,
+    actions_api.router,
+    artifact_bytes_api.router,  # before artifacts: its HEAD asks the byte store
+    artifacts_api.router,
+    pipelines_api.router,
+    events_api.router,
+    datasets_api.router,
+    models_api.router,
+    reports_api.router,
+    schedules_api.router,
+    inferences_api.router,
+    labeling_api.router,
+    loops_api.router,
+    rpc_api.router,
+    team_api.router,
+    login_pages.router,
+    runs_pages.router,
+    pipelines_pages.router,
+    api_reference_page.router,
+    datasets_pages.router,
+    models_pages.router,
+    reports_pages.router,
+    schedules_pages.router,
+    inferences_pages.router,
+    labeling_pages.router,
+    loops_pages.router,
+)
 
 
 def create_app(
@@ -66,8 +117,15 @@ def create_app(
     does the scheduler when the config names the store's settings and asks for it."""
     config = config or ServerConfig()
     workspace = _workspace(metadata, artifacts_store)
+    team = _team(metadata)
+    identities = Identities(
+        team,
+        session_hours=config.session_hours,
+        trusted_user_header=config.trusted_user_header,
+        trusted_proxies=frozenset(config.trusted_proxies),
+    )
     feed = ChangeFeed(metadata, config.poll_s, workspace.revisions)
-    state = ServerState(metadata, artifacts_store, config, feed, workspace)
+    state = ServerState(metadata, artifacts_store, config, feed, workspace, team, identities)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,28 +147,14 @@ def create_app(
         redoc_url=None,
     )
     app.state.loopline = state
-    app.add_middleware(GuardMiddleware, config=config)
-    for router in (
-        runs.router,
-        logs.router,
-        actions.router,
-        artifacts.router,
-        pipelines.router,
-        events.router,
-        registry.router,
-        schedules.router,
-        ingest.router,
-        labeling.router,
-        loops.router,
-        pages.router,
-        cl_pages.router,
-        loop_pages.router,
-    ):
+    routes = [route for router in ROUTERS for route in router.routes]
+    app.add_middleware(AuthGuard, config=config, identities=identities, routes=routes)
+    for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/vendor/plotly.min.js", _plotly_js, include_in_schema=False)
     _add_error_handlers(app)
-    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.openapi = _openapi(app, config)  # type: ignore[method-assign]
     return app
 
 
@@ -129,10 +173,14 @@ def _workspace(metadata: MetadataStore, artifacts_store: ArtifactStore) -> Works
     (the in-memory store of some tests) gets empty in-memory CL and loop stores."""
     if getattr(metadata, "engine", None) is not None:
         return Workspace.from_stores(metadata, artifacts_store)
-    from loopline.cl.loop_store import MemoryLoopStore
-    from loopline.cl.store import MemoryCLStore
 
-    return Workspace(MemoryCLStore(), metadata, artifacts_store, MemoryLoopStore())
+    return Workspace(MemoryCLStore(), metadata, artifacts_store)
+
+
+def _team(metadata: MetadataStore) -> TeamStore:
+    """Users, keys and the audit log live in the metadata store's database too."""
+    engine = getattr(metadata, "engine", None)
+    return MemoryTeamStore() if engine is None else SqlTeamStore(engine, migrate=False)
 
 
 @contextlib.contextmanager
@@ -141,7 +189,6 @@ def _scheduler(config: ServerConfig) -> Iterator[None]:
     if config.settings is None or not config.run_schedules:
         yield
         return
-    from loopline.cl.schedules import Scheduler
 
     scheduler = Scheduler.for_settings(config.settings)
     thread = threading.Thread(
@@ -158,22 +205,35 @@ def _scheduler(config: ServerConfig) -> Iterator[None]:
 def _error(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
     if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-    page = pages.TEMPLATES.get_template("error.html").render(status=status, detail=detail, token="")
+    page = TEMPLATES.get_template("error.html").render(status=status, detail=detail, token="")
     return HTMLResponse(page, status_code=status, headers=headers)
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route serves at this path (Starlette names only the first route's). A
+    route written for exactly this path (`/api/v1/artifacts/discard-partial-writes`) speaks for
+    it alone, before routes that take it as a parameter (`/api/v1/artifacts/{artifact_id}`)."""
+    by_route = [
+        (route, set(getattr(route, "methods", None) or ()))
+        for route in _routes(request.app.routes)
+        if route.matches(request.scope)[0] is not Match.NONE
+    ]
+    exact = [methods for route, methods in by_route if "{" not in getattr(route, "path", "{")]
+    return sorted(set().union(*(exact or [methods for _, methods in by_route])))
 
 
-def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The generated schema, with validation errors described as this API sends them."""
+def _routes(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """`routes` with the routers FastAPI includes opened up."""
+    found: list[BaseRoute] = []
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        found += _routes(router.routes) if router is not None else [route]
+    return found
+
+
+def _openapi(app: FastAPI, config: ServerConfig) -> Callable[[], dict[str, Any]]:
+    """The generated schema, with validation errors described as this API sends them, and, with
+    auth on, the API key every operation but the public ones needs."""
 
     def schema() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -186,10 +246,43 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 "properties": {"detail": {"type": "string", "title": "Detail"}},
                 "required": ["detail"],
             }
+            if config.auth_on:
+                _require_keys(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
     return schema
+
+
+def _require_keys(spec: dict[str, Any]) -> None:
+    spec["components"]["securitySchemes"] = {
+        "apiKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key (`loopline keys create NAME`), sent as `Authorization: Bearer ll_...`",
+        }
+    }
+    spec["security"] = [{"apiKey": []}]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    refusals = {
+        "401": {
+            "description": "No API key or session, or one that is not valid (any more)",
+            "content": error,
+        },
+        "403": {"description": "The user's role may not do this", "content": error},
+    }
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            if is_public(path):
+                operation["security"] = []
+            else:
+                operation.setdefault("responses", {}).update(
+                    {
+                        status: answer
+                        for status, answer in refusals.items()
+                        if status not in operation["responses"]
+                    }
+                )
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -225,6 +318,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         ScheduleNotFoundError,
         InferenceNotFoundError,
         TaskNotFoundError,
+        UserNotFoundError,
+        KeyNotFoundError,
     ):
         app.add_exception_handler(missing, not_found)
     for clash in (ArtifactCorruptedError, DatasetConflictError, AliasMovedError, TaskStateError):

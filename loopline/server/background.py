@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -41,11 +42,13 @@ def serve(
     settings: Settings | None = None,
     *,
     poll_s: float = 0.2,
-    api_keys: tuple[str, ...] = (),
+    auth: bool | None = None,
     run_schedules: bool = False,
+    **config_fields: Any,
 ) -> Iterator[RunningServer]:
     """A real uvicorn server on 127.0.0.1 and a free port, stopped on exit. Unlike `loopline
-    server`, it runs no schedules unless asked (`run_schedules=True`)."""
+    server`, it runs no schedules unless asked (`run_schedules=True`). Other `ServerConfig`
+    fields (`allowed_hosts`, `trusted_user_header`, ...) are passed on."""
     import uvicorn
 
     port = free_port()
@@ -54,13 +57,20 @@ def serve(
         port=port,
         settings=settings,
         poll_s=poll_s,
-        api_keys=api_keys,
+        auth=auth,
         run_schedules=run_schedules,
+        **config_fields,
     )
     app = create_app(metadata, artifacts, config)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1, lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+            lifespan="on",
+            proxy_headers=False,  # as `loopline server`: only --trusted-proxy addresses name clients
         )
     )
     thread = threading.Thread(target=server.run, name="loopline-server", daemon=True)

@@ -1,15 +1,26 @@
-"""The store calls behind the routes: filters from query parameters, trees, stats, artifacts."""
+"""The store queries the API and the pages share: filters from query parameters (runs, logged
+inferences), a pipeline's runs in tree order, and per-pipeline statistics."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Annotated, Literal
 
+from fastapi import HTTPException, Query
+
+from loopline.cl.store.records import InferenceQuery
 from loopline.core.records import RunFilter, RunRecord, RunState
 from loopline.storage.base import MetadataStore, PipelineStats
 
 MAX_LIMIT = 1000
+FeedbackFilter = Literal["any", "none", "flag", "correction", "confirmation", "heuristic"]
+# Parsed here rather than by pydantic, which would also take a bare number as a Unix time.
+Moment = Annotated[
+    str | None,
+    Query(max_length=64, json_schema_extra={"format": "date-time"}, description="ISO 8601; UTC if no zone"),
+]
 
 
 def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -44,6 +55,39 @@ def run_filter(
         created_before=as_utc(created_before),
         search=search.strip() or None if search else None,
     )
+
+
+def inference_query(
+    model: Annotated[str | None, Query(max_length=256, description="the registered model's name")] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31, description="the model version")] = None,
+    since: Moment = None,
+    until: Moment = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    feedback: Annotated[FeedbackFilter | None, Query(description="any, none, or a feedback kind")] = None,
+) -> InferenceQuery:
+    """Which logged inferences to list (a dependency of the API's list and the explorer page)."""
+    return InferenceQuery(
+        model=model or None,
+        model_version=version,
+        since=parse_moment("since", since),
+        until=parse_moment("until", until),
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        feedback=feedback,
+    )
+
+
+def parse_moment(name: str, text: str | None) -> dt.datetime | None:
+    """A query parameter's ISO 8601 date and time (UTC when it names no zone); 422 if it is not one."""
+    if text is None:
+        return None
+    try:
+        return as_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise HTTPException(
+            422, f"query.{name}: {text!r} is not an ISO 8601 date and time (e.g. 2030-01-31T12:00:00Z)"
+        ) from None
 
 
 def tree_order(runs: Sequence[RunRecord], root_id: str) -> list[RunRecord]:

@@ -11,13 +11,15 @@ from typing import Any, cast
 
 from fastapi import Request
 
-from loopline.cl.revisions import RecordKind
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.revisions import RecordKind
+from loopline.cl.store.workspace import Workspace
 from loopline.core.records import RunRecord
 from loopline.engine.relaunch import Relaunch
+from loopline.server.auth.identity import Identities
 from loopline.server.config import ServerConfig
 from loopline.server.live import ChangeFeed, LivePage, records_revision
 from loopline.storage.base import ArtifactStore, MetadataStore
+from loopline.team.store import TeamStore
 
 PIPELINE_CACHE = 6
 VALUE_CACHE = 8
@@ -30,6 +32,8 @@ class ServerState:
     config: ServerConfig
     feed: ChangeFeed
     workspace: Workspace
+    team: TeamStore
+    identities: Identities
     relaunches: list[Relaunch] = dataclasses.field(default_factory=list)
     _pipelines: collections.OrderedDict[str, tuple[tuple[int, dt.datetime | None], list[RunRecord]]] = (
         dataclasses.field(default_factory=collections.OrderedDict)

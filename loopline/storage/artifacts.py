@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from loopline.core import serialization
-from loopline.core.hashing import digest_chunks, new_hasher
+from loopline.core.hashing import StreamHasher, digest_chunks, new_hasher, pieces
 from loopline.core.records import ArtifactRecord, utcnow
 from loopline.core.serialization import Encoded
 from loopline.core.summaries import summarize
-from loopline.errors import ArtifactCorruptedError, ArtifactNotFoundError, StoreError
+from loopline.errors import ArtifactCorruptedError, ArtifactNotFoundError
 from loopline.storage.base import ArtifactReader, ArtifactStore
 
 _HEX = set("0123456789abcdef")
@@ -38,14 +38,18 @@ def check_artifact_id(artifact_id: str) -> str:
     return artifact_id
 
 
+_FILE_FIX = "Delete the file and rerun the step that produced it (`loopline run --no-cache ...`)"
+
+
 class VerifyingReader:
     """Hashes everything read from `stream`; `verify()` checks the total against the id."""
 
-    def __init__(self, stream: BinaryIO, artifact_id: str, where: str) -> None:
+    def __init__(self, stream: BinaryIO, artifact_id: str, where: str, *, fix: str = _FILE_FIX) -> None:
         self._stream = stream
         self._hasher = new_hasher()
         self.artifact_id = artifact_id
         self.where = where
+        self.fix = fix
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
@@ -64,8 +68,7 @@ class VerifyingReader:
         if self._hasher.hexdigest() != self.artifact_id:
             raise ArtifactCorruptedError(
                 f"artifact {self.artifact_id} is corrupted: its bytes at {self.where} no longer "
-                "match its hash. Delete the file and rerun the step that produced it "
-                "(`loopline run --no-cache ...`)"
+                f"match its hash. {self.fix}"
             )
 
     def close(self) -> None:
@@ -117,12 +120,12 @@ class LocalArtifactStore:
             if _touch(self.root / _shard(known)):
                 return known
         tmp = self._tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
-        hasher = new_hasher()
+        hasher = StreamHasher()  # hashes a large value's pieces while they are written
         try:
             with open(tmp, "wb", buffering=0) as out:
-                for chunk in encoded.chunks():
-                    hasher.update(chunk)
-                    view = memoryview(chunk)
+                for piece in pieces(encoded.chunks()):
+                    hasher.update(piece)
+                    view = piece
                     while view.nbytes:
                         written = out.write(view)
                         view = view[written:]
@@ -137,6 +140,7 @@ class LocalArtifactStore:
                 os.replace(tmp, final)
             return artifact_id
         except BaseException:
+            hasher.close()
             tmp.unlink(missing_ok=True)
             raise
 
@@ -175,6 +179,9 @@ class LocalArtifactStore:
                     discarded += 1
         return discarded
 
+    def flush(self) -> None:
+        pass  # every put is written when it returns
+
 
 class FsspecArtifactStore:
     """Artifacts under any fsspec URL (`s3://bucket/prefix`, `gcs://...`, `memory://...`)."""
@@ -190,13 +197,14 @@ class FsspecArtifactStore:
 
     def put(self, encoded: Encoded) -> str:
         tmp = f"{self._root}/tmp/{secrets.token_hex(12)}"
-        hasher = new_hasher()
+        hasher = StreamHasher()
         try:
             with self.fs.open(tmp, "wb") as out:
-                for chunk in encoded.chunks():
-                    hasher.update(chunk)
-                    out.write(chunk)
+                for piece in pieces(encoded.chunks()):
+                    hasher.update(piece)
+                    out.write(piece)
         except BaseException:
+            hasher.close()
             if self.fs.exists(tmp):  # closing the file on the way out may have written it
                 self.fs.rm(tmp)
             raise
@@ -244,6 +252,9 @@ class FsspecArtifactStore:
                 discarded += 1
         return discarded
 
+    def flush(self) -> None:
+        pass  # every put is written when it returns
+
     def _modified(self, key: str) -> float | None:
         try:
             return float(self.fs.modified(key).timestamp())
@@ -289,18 +300,18 @@ class MemoryArtifactStore:
     def discard_partial_writes(self, older_than_s: float) -> int:
         return 0  # writes to memory are never partial
 
+    def flush(self) -> None:
+        pass  # every put is written when it returns
 
-def open_artifact_store(url: str | Path) -> ArtifactStore:
-    """The store for a local path, a `file://` URL or any other fsspec URL."""
-    text = str(url)
-    if text.startswith("file://"):
-        text = text[len("file://") :]
-    if "://" not in text:
-        return LocalArtifactStore(text)
-    try:
-        return FsspecArtifactStore(text)
-    except (ImportError, ValueError) as exc:
-        raise StoreError(f"cannot open artifact store {text!r}: {exc}") from exc
+
+SERVER_SCHEME = "loopline+"  # loopline+http://host:8707: the artifact store of a Loopline server
+
+
+def store_address(store: ArtifactStore) -> tuple[str, str | None]:
+    """How another process opens the same store (`embedded.open_artifact_store`): its URL, and
+    the API key a server's needs."""
+    connection = getattr(store, "connection", None)
+    return store.url, getattr(connection, "api_key", None)
 
 
 def store_value(value: Any, artifacts: ArtifactStore) -> ArtifactRecord:

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from loopline.core.records import (
     ArtifactRecord,
+    CacheHit,
     LogChunk,
     MetricPoint,
     Note,
@@ -55,9 +56,10 @@ class MetadataStore(Protocol):
 
     def count_runs(self, filter: RunFilter = RunFilter()) -> int: ...
 
-    def find_cached(self, cache_key: str) -> RunRecord | None:
+    def find_cached(self, cache_key: str) -> CacheHit | None:
         """The most recent run with this cache key that succeeded by executing; failing that (gc
-        deleted it), the most recent one that reused such a run's output."""
+        deleted it), the most recent one that reused such a run's output. One lookup: what a
+        cached step costs."""
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         """The artifact's record, or ArtifactNotFoundError."""
@@ -145,6 +147,10 @@ class ArtifactStore(Protocol):
     def discard_partial_writes(self, older_than_s: float) -> int:
         """Delete the temporary files of writes that never finished (their process died) and are
         older than `older_than_s`; returns how many."""
+
+    def flush(self) -> None:
+        """Make every value put so far readable by other processes: a store that sends small
+        values in batches (a server's, over HTTP) sends them now; the others write at once."""
 
 
 @dataclasses.dataclass(frozen=True)

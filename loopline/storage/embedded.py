@@ -1,16 +1,103 @@
-"""Opening the stores that Settings describe (the embedded default, or a team's database)."""
+"""Opening stores: by the Settings a runner, the CLI or the server reads (the embedded default, a
+team's database and object store, or a Loopline server in team mode), and an artifact store by its
+URL (what worker processes get). A backend is imported when a store of its kind is opened, so a
+process loads SQLAlchemy only for a database and httpx only for a server.
+
+- A local folder (or `file://` URL): small values in its own `values.sqlite`, larger ones as
+  files (`loopline.storage.values`).
+- Any other fsspec URL (`s3://bucket/prefix`): one object per value; with `#values=<database
+  URL>` after it (what `open_stores` hands workers), small values live in that database's
+  `artifact_values` table instead.
+- `loopline+http://host:port` (with an API key): a Loopline server's artifact store.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loopline.errors import StoreError
 from loopline.settings import Settings
-from loopline.storage.artifacts import open_artifact_store
+from loopline.storage.artifacts import SERVER_SCHEME, FsspecArtifactStore, LocalArtifactStore
 from loopline.storage.base import ArtifactStore, MetadataStore
+
+if TYPE_CHECKING:
+    from loopline.storage.values import ValueTable
+
+_VALUES_IN = "#values="
 
 
 def open_stores(settings: Settings) -> tuple[MetadataStore, ArtifactStore]:
-    """The metadata and artifact stores, migrated and ready (creates the embedded folder)."""
+    """The metadata and artifact stores, migrated and ready (creates the embedded folder). With
+    a server, fails at once, naming its URL, when it cannot be reached or refuses the key."""
+    if settings.server is not None:
+        from loopline.storage.remote.opening import open_server_stores
+
+        return open_server_stores(settings)
+    metadata = open_metadata_store(settings)
+    url = settings.artifacts_url
+    if _is_local(url):
+        return metadata, open_artifact_store(url)
+    return metadata, open_artifact_store(f"{url}{_VALUES_IN}{settings.database_url}")
+
+
+def open_metadata_store(settings: Settings) -> MetadataStore:
+    """A SQLite file opens on the standard library's sqlite3 (SQLAlchemy loads when a query
+    needs it); any other database on SQLAlchemy."""
+    from loopline.storage.sql.sqlite import SqliteMetadataStore, sqlite_file
+
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+    if sqlite_file(url) is not None:
+        return SqliteMetadataStore(url)
     from loopline.storage.sql.store import SqlMetadataStore
 
-    if settings.database_url.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
-    return SqlMetadataStore(settings.database_url), open_artifact_store(settings.artifacts_url)
+    return SqlMetadataStore(url)
+
+
+def open_artifact_store(url: str | Path, *, api_key: str | None = None) -> ArtifactStore:
+    """The store for a local path, a `file://` URL, any other fsspec URL or a Loopline server's
+    (see above). A worker process opens its runner's store this way, from what
+    `store_address(store)` gives."""
+    # The tiers load with the first store (sqlite3 with them), not with `import loopline`.
+    from loopline.storage.values import VALUES_FILE, SqliteValueTable, TieredArtifactStore
+
+    text = str(url)
+    if text.startswith(SERVER_SCHEME):
+        from loopline.storage.remote.artifacts import open_server_artifacts
+
+        return open_server_artifacts(text[len(SERVER_SCHEME) :], api_key)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    if _is_local(text):
+        files = LocalArtifactStore(text)
+        values = SqliteValueTable(os.path.join(files.root, VALUES_FILE), create=True)
+        return TieredArtifactStore(values, files, url=files.url)
+    location, _, database_url = text.partition(_VALUES_IN)
+    try:
+        objects = FsspecArtifactStore(location)
+    except (ImportError, ValueError) as exc:
+        raise StoreError(f"cannot open artifact store {location!r}: {exc}") from exc
+    if not database_url:
+        return objects
+    return TieredArtifactStore(_value_table(database_url), objects, url=text)
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url
+
+
+def _value_table(database_url: str) -> ValueTable:
+    """The `artifact_values` table of the metadata database (its migrations made it)."""
+    from loopline.storage.sql.sqlite import sqlite_file
+    from loopline.storage.values import SqliteValueTable
+
+    path = sqlite_file(database_url)
+    if path is not None:
+        return SqliteValueTable(path, create=False)
+    from loopline.storage.sql.database import create_sql_engine
+    from loopline.storage.sql.values import SqlValueTable
+
+    return SqlValueTable(create_sql_engine(database_url), database_url)

@@ -41,10 +41,13 @@ def collect_garbage(
     *,
     dry_run: bool = False,
     keep_artifacts: Iterable[str] = (),
+    pipeline: str | None = None,
+    user: str | None = None,
 ) -> GcReport:
     """Delete pipelines that ended before `cutoff` (with all their runs), then every artifact
     created before `cutoff` that no remaining run (nor `keep_artifacts`) references, and the
-    temporary files of writes whose process died.
+    temporary files of writes whose process died. `pipeline` (a root func) and `user` limit the
+    pipelines deleted; artifacts are collected only when no remaining run references them.
 
     Unfinished pipelines and artifacts too new to be referenced yet are never touched: neither one
     created after `cutoff`, nor, while a runner is live, one put in the last RECENT_WRITE_S (a run
@@ -53,8 +56,11 @@ def collect_garbage(
     recent = time.time() - RECENT_WRITE_S
     roots = [
         r
-        for r in all_runs(metadata, RunFilter(root_only=True, created_before=cutoff))
-        if r.state.is_terminal and r.ended_at is not None and r.ended_at < cutoff
+        for r in all_runs(metadata, RunFilter(root_only=True, created_before=cutoff, function=pipeline))
+        if r.state.is_terminal
+        and r.ended_at is not None
+        and r.ended_at < cutoff
+        and (user is None or r.user == user)
     ]
     doomed_roots = {r.id for r in roots}
     doomed: list[str] = []

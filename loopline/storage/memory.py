@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from loopline.core.records import (
     TERMINAL_STATES,
     ArtifactRecord,
+    CacheHit,
     ErrorInfo,
     LogChunk,
     MetricPoint,
@@ -66,11 +67,17 @@ class MemoryMetadataStore:
         self._metrics: list[MetricPoint] = []
         self._notes: list[Note] = []
         self._runners: dict[str, RunnerRecord] = {}
+        self._by_cache_key: dict[str, set[str]] = {}  # cache key -> ids of runs with it
         self._next_seq = 1
         self._next_note_id = 1
+        self._applied_batches: set[str] = set()
 
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
+            if batch.id is not None:
+                if batch.id in self._applied_batches:
+                    return
+                self._applied_batches.add(batch.id)
             now = utcnow()
             for run in batch.runs:
                 old = self._runs.get(run.id)
@@ -80,7 +87,11 @@ class MemoryMetadataStore:
                     run = run.replace(
                         created_at=old.created_at, cancel_requested=old.cancel_requested, updated_at=now
                     )
+                    if old.cache_key and old.cache_key != run.cache_key:
+                        self._by_cache_key[old.cache_key].discard(run.id)
                 self._runs[run.id] = run
+                if run.cache_key:
+                    self._by_cache_key.setdefault(run.cache_key, set()).add(run.id)
             for artifact in batch.artifacts:
                 self._artifacts.setdefault(artifact.id, artifact)
             for chunk in batch.logs:
@@ -126,15 +137,13 @@ class MemoryMetadataStore:
         with self._lock:
             return sum(1 for r in self._runs.values() if run_matches(r, filter))
 
-    def find_cached(self, cache_key: str) -> RunRecord | None:
+    def find_cached(self, cache_key: str) -> CacheHit | None:
         with self._lock:
-            hits = [
-                r
-                for r in self._runs.values()
-                if r.cache_key == cache_key and r.state in (RunState.SUCCEEDED, RunState.CACHED)
-            ]
+            runs = [self._runs[i] for i in self._by_cache_key.get(cache_key, ()) if i in self._runs]
+        hits = [r for r in runs if r.state in (RunState.SUCCEEDED, RunState.CACHED)]
         executed = [r for r in hits if r.state is RunState.SUCCEEDED] or hits
-        return max(executed, key=lambda r: (r.ended_at or r.created_at, r.id), default=None)
+        best = max(executed, key=lambda r: (r.ended_at or r.created_at, r.id), default=None)
+        return None if best is None else CacheHit(best.id, best.output_id)
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self._lock:

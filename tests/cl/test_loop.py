@@ -9,21 +9,28 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import loopline
-from examples.continuous_improvement import demo, pipeline, traffic
+from examples.continuous_improvement import data, demo, pipeline, traffic
 from examples.continuous_improvement.model import fit_sklearn
 from loopline import Dataset, models
-from loopline.cl import schedules
 from loopline.cl.loop import LoopSpec, loop_round, rounds
-from loopline.cl.reports import load_report
-from loopline.cl.schedule_worker import run_slot
-from loopline.cl.workspace import Workspace
+from loopline.cl.regression.report import load_report
+from loopline.cl.schedules import scheduler as schedules
+from loopline.cl.schedules.worker import run_slot
+from loopline.cl.store.workspace import Workspace
 from loopline.labeling import LabelingQueue
 from loopline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def serve_traffic(rows: np.ndarray) -> None:
+    """A round's production traffic through `loopline serve digits@production`, as in the demo."""
+    with traffic.serving("digits@production") as server:
+        traffic.serve(rows, url=server.url, seed=1)
 
 
 def test_three_rounds_raise_production_accuracy_by_ten_points_while_every_scenario_passes(home: Path) -> None:
@@ -75,7 +82,7 @@ def test_people_label_the_queue_and_the_new_examples_start_the_next_round(home: 
     ws = Workspace.open()
     pipeline.setup()
     chunk = pipeline.traffic_chunks(3)[0]
-    traffic.serve(chunk, model="digits@production", seed=1)
+    serve_traffic(chunk)
     runner = loopline.LocalRunner(echo=False)
     waiting = runner.run(loop_round(pipeline.spec(labels="queue")))
     assert (waiting.state, waiting.queued, waiting.candidate) == ("no new examples", 40, None)
@@ -103,15 +110,19 @@ def test_people_label_the_queue_and_the_new_examples_start_the_next_round(home: 
     assert ws.store.slots("on-labels")[0].state == "succeeded"
 
 
-def test_a_window_limits_mining_to_recent_inferences(home: Path) -> None:
+def test_a_window_limits_mining_to_recent_inferences_and_a_round_to_those_since_the_last(home: Path) -> None:
     pipeline.setup()
-    traffic.serve(pipeline.traffic_chunks(3)[0], model="digits@production", seed=1)
+    first, second, _ = pipeline.traffic_chunks(3)
+    traffic.serve(first, model="digits@production", seed=1)
     runner = loopline.LocalRunner(echo=False)
     queue_only = pipeline.spec(labels="queue")
     too_short = dataclasses.replace(queue_only, window=dt.timedelta(microseconds=1))
     assert runner.run(loop_round(too_short)).mined == 0  # all were logged before that
+    traffic.serve(second, model="digits@production", seed=2)
     recent = dataclasses.replace(queue_only, window=dt.timedelta(days=1))
     assert runner.run(loop_round(recent)).mined == 40
+    mined = {t.request_id for t in LabelingQueue(pipeline.LOOP).tasks(limit=None)}
+    assert mined <= {data.request_id(row) for row in second.tolist()}  # none logged before round 1
 
 
 def broken_training(data: Dataset) -> object:
@@ -120,7 +131,7 @@ def broken_training(data: Dataset) -> object:
 
 def test_a_round_whose_pipeline_failed_is_marked_failed_by_the_next(home: Path) -> None:
     pipeline.setup()
-    traffic.serve(pipeline.traffic_chunks(3)[0], model="digits@production", seed=1)
+    serve_traffic(pipeline.traffic_chunks(3)[0])
     base = pipeline.spec()
     broken = LoopSpec(
         base.name,

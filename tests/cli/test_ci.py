@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import loopline
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.cli.main import cli
 from tests.cl.receiver import Receiver
 

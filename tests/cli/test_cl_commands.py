@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from loopline import Dataset, Scenario, models, regression_test
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.cli.main import cli
 
 
@@ -81,7 +81,7 @@ def test_models_promote_is_gated_and_forcing_is_recorded(production: None, home:
     code, output = invoke("models", "promote", "m@2", "production")
     assert code == 1 and "a passing regression report against it is required" in output
     golden = Dataset("golden", np.zeros((10, 1)), [1] * 10, ids=[f"g{i}" for i in range(10)])
-    report_id = regression_test("m@2", golden, [Scenario("all")], baseline="m@production").save()
+    report_id = regression_test("m@2", golden, [Scenario("all")], "m@production", classes=[0, 1]).save()
     code, output = invoke("models", "promote", "m@2", "production", "--report", report_id[:10])
     assert code == 0 and "m@production: @1 -> @2" in output
     code, output = invoke("models", "promote", "m@1", "production", "--force", "--reason", "roll back")
@@ -98,8 +98,8 @@ def test_models_load_writes_the_model(production: None, tmp_path: Path) -> None:
 
 def test_gc_never_collects_datasets_models_or_reports(saved: Dataset, production: None) -> None:
     golden = Dataset.load("digits@2")
-    report_id = regression_test("m@2", golden, [Scenario("all", no_regression=())]).save()
-    code, output = invoke("gc", "--older-than", "0")
+    report_id = regression_test("m@2", golden, [Scenario("all", at_least={"accuracy": 0.0})]).save()
+    code, output = invoke("gc", "--older-than", "0", "--delete", "--yes")
     assert code == 0, output
     ws = Workspace.open()
     assert len(Dataset.load("digits@1")) == 4 and models.load("m@production").value == 0

@@ -214,15 +214,30 @@ def test_gc_deletes_old_pipelines_and_unreferenced_artifacts(
     hello_run: loopline.RunRecord, home: Path
 ) -> None:
     client = loopline.Client(home)
-    assert "would delete 1 pipeline(s) (3 runs)" in invoke("gc", "--older-than", "0", "--dry-run")[1]
-    assert client.runs(limit=10)
     code, out = invoke("gc", "--older-than", "0")
+    assert code == 0 and "would delete 1 pipeline(s) (3 runs)" in out and "add --delete" in out
+    assert client.runs(limit=10)
+    code, out = invoke("gc", "--older-than", "0", "--delete", "--yes")
     assert code == 0 and "deleted 1 pipeline(s) (3 runs)" in out
     assert client.runs(limit=10) == [] and list(client.artifacts.ids()) == []
 
 
+def test_gc_deletes_only_when_confirmed(hello_run: loopline.RunRecord, home: Path) -> None:
+    code, out = invoke("gc", "--older-than", "0", "--delete")  # no terminal to ask on
+    assert code == 1 and "--yes" in out
+    assert loopline.Client(home).runs()
+
+
+def test_gc_is_scoped_to_a_pipeline_or_a_user(hello_run: loopline.RunRecord, home: Path) -> None:
+    assert "would delete 0 pipeline(s)" in invoke("gc", "--older-than", "0", "--user", "somebody-else")[1]
+    assert "would delete 0 pipeline(s)" in invoke("gc", "--older-than", "0", "--pipeline", "other.flow")[1]
+    assert (
+        "would delete 1 pipeline(s)" in invoke("gc", "--older-than", "0", "--pipeline", hello_run.function)[1]
+    )
+
+
 def test_gc_keeps_recent_pipelines(hello_run: loopline.RunRecord, home: Path) -> None:
-    assert "deleted 0 pipeline(s)" in invoke("gc", "--older-than", "30")[1]
+    assert "would delete 0 pipeline(s)" in invoke("gc", "--older-than", "30", "--delete", "--yes")[1]
     assert loopline.Client(home).runs()
 
 

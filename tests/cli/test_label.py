@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from loopline import Dataset, miners, models
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.cli.main import cli
 from loopline.inferences import InferenceLog, InferenceQuery, load_input
 from loopline.labeling import LabelingQueue
@@ -35,7 +35,7 @@ def queue(home: Path) -> LabelingQueue:
         scores = np.array([[0.5, 0.5], [0.6, 0.4], [0.9, 0.1]])
         log.log_batch(
             "digits@1",
-            np.ones((3, 64)),
+            np.arange(3)[:, None] + np.ones((3, 64)),
             [0, 0, 0],
             scores=scores,
             request_ids=["a", "b", "c"],
@@ -51,7 +51,7 @@ def test_ls_lists_queues_with_their_states(queue: LabelingQueue) -> None:
     code, output = invoke("label", "ls")
     assert code == 0
     (row,) = [line.split() for line in output.splitlines() if line.split()[:1] == ["digits"]]
-    assert row == ["digits", "2", "0", "1", "0", "0", "0", "3"]
+    assert row == ["digits", "2", "0", "1", "0", "0", "0", "0", "3"]
 
 
 def test_status_shows_counts_labelers_and_the_next_tasks(queue: LabelingQueue) -> None:
@@ -103,9 +103,9 @@ def test_commit_adds_the_labeled_tasks(queue: LabelingQueue) -> None:
 
 def test_gc_keeps_logged_inputs_and_labeling_sources(queue: LabelingQueue) -> None:
     garbage = Workspace.open().put("nothing refers to this").id
-    code, output = invoke("gc", "--older-than", "0")
+    code, output = invoke("gc", "--older-than", "0", "--delete", "--yes")
     assert code == 0 and "and 1 artifact(s)" in output
     assert not Workspace.open().artifacts.exists(garbage)
-    record = Workspace.open().loop.get_inference("a")
-    assert np.array_equal(load_input(record), np.ones(64))
+    record = Workspace.open().store.get_inference("a")
+    assert np.array_equal(load_input(record), np.ones(64))  # request "a" is the first row
     assert queue.example(queue.tasks()[0])["id"] in {"a", "b", "c"}

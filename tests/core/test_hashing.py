@@ -3,10 +3,11 @@ from __future__ import annotations
 import hashlib
 from random import Random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loopline.core.hashing import cache_key, digest_chunks, digest_text
+from loopline.core.hashing import PIECE, StreamHasher, cache_key, digest_chunks, digest_text, pieces
 
 names = st.text(min_size=1, max_size=10)
 Call = tuple[str, dict[str, str], str]
@@ -49,3 +50,18 @@ def test_a_namespace_cannot_forge_another_calls_key() -> None:
 
 def test_no_namespace_is_the_empty_namespace() -> None:
     assert cache_key("code", {}, None) == cache_key("code", {}, "")
+
+
+@pytest.mark.parametrize("sizes", [[], [10], [3 << 20], [1, 9 << 20, 5, 2 << 20]])
+def test_a_stream_hasher_gives_the_sha256_of_the_pieces_in_order(sizes: list[int]) -> None:
+    chunks = [bytes([i % 251]) * size for i, size in enumerate(sizes)]
+    hasher = StreamHasher()
+    for piece in pieces(chunks):
+        hasher.update(piece)
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+def test_pieces_cut_large_chunks_without_copying() -> None:
+    chunk = bytearray(PIECE * 2 + 1)
+    cut = list(pieces([chunk]))
+    assert [p.nbytes for p in cut] == [PIECE, PIECE, 1] and all(p.obj is chunk for p in cut)

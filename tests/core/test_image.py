@@ -130,3 +130,17 @@ def test_from_file_reads_the_file(tmp_path: Path) -> None:
 def test_notebooks_show_pngs_only() -> None:
     assert Image.from_array(np.ones((2, 2)))._repr_png_() is not None
     assert Image(b"\xff\xd8\xff", "image/jpeg")._repr_png_() is None
+
+
+def test_sematic_spelling_bytes_works_for_any_bytes() -> None:
+    image = Image(bytes=b"foobar")
+    assert image.bytes == b"foobar" and image.data == b"foobar"
+    assert image.mime == "application/octet-stream"
+
+
+def test_from_file_takes_any_file_and_types_it_by_its_extension(tmp_path: Path) -> None:
+    path = tmp_path / "picture.svg"
+    path.write_text("<svg/>")
+    assert Image.from_file(path).mime == "image/svg+xml"
+    (tmp_path / "blob").write_bytes(b"\x00\x01")
+    assert Image.from_file(tmp_path / "blob").mime == "application/octet-stream"

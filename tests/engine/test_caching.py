@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 import loopline
 from loopline import RunState
+from loopline.errors import LooplineWarning
 
 CALLS: list[int] = []
 
@@ -109,3 +112,29 @@ def test_the_cache_outlives_the_pipeline_that_executed_the_step(
     third = run(runner, 7)
     assert CALLS == [7, 8]  # still cached, from the second pipeline's runs
     assert {r.state for r in client.runs(name="expensive") if r.root_id == third.id} == {RunState.CACHED}
+
+
+def test_a_callable_namespace_is_computed_from_the_root_future(home) -> None:  # type: ignore[no-untyped-def]
+    CALLS.clear()
+    seen: list[str] = []
+
+    def namespace(root: loopline.Future[list[int]]) -> str:
+        seen.append(root.function.name)
+        return f"ns-{root.kwargs['x']}"  # type: ignore[attr-defined]
+
+    run(loopline.LocalRunner(namespace, home=home, echo=False))
+    run(loopline.LocalRunner(namespace, home=home, echo=False))
+    run(loopline.LocalRunner("other", home=home, echo=False))
+    assert seen == ["twice", "twice"] and CALLS == [1, 2, 1, 2]
+
+
+def test_a_namespace_function_that_raises_turns_the_cache_off_for_that_run(home) -> None:  # type: ignore[no-untyped-def]
+    CALLS.clear()
+
+    def broken(root: object) -> str:
+        raise KeyError("no git")
+
+    run(loopline.LocalRunner("ns", home=home, echo=False))
+    with pytest.warns(LooplineWarning, match="raised KeyError.*uses no cached results"):
+        run(loopline.LocalRunner(broken, home=home, echo=False))
+    assert CALLS == [1, 2, 1, 2]

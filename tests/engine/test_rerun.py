@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import loopline
+from loopline.errors import UsageError
 
 CALLS: list[str] = []
 
@@ -100,3 +103,51 @@ def test_a_rerun_takes_a_prefix_of_the_run_id(home, client: loopline.Client) -> 
     loopline.LocalRunner(home=home, rerun_from=train_run.id[:12], echo=False).run(pipeline(3))
     assert CALLS == ["train", "report"]
     assert client.run(train_run.id[:12]) == client.run(train_run.id)
+
+
+FLAKY_FAILS = [True]
+
+
+@loopline.func
+def flaky(total: int) -> str:
+    CALLS.append("flaky")
+    if FLAKY_FAILS[0]:
+        raise RuntimeError("not yet")
+    return f"total={total}"
+
+
+@loopline.func
+def flaky_pipeline(n: int) -> str:
+    return flaky(train(clean(load(n))))
+
+
+def test_rerun_mode_continue_reuses_every_success_of_the_pipeline(home, client: loopline.Client) -> None:  # type: ignore[no-untyped-def]
+    CALLS.clear()
+    FLAKY_FAILS[0] = True
+    first = flaky_pipeline(6)
+    try:
+        loopline.LocalRunner(home=home, echo=False).run(first)
+    except loopline.PipelineRunError:
+        pass
+    CALLS.clear()
+    FLAKY_FAILS[0] = False
+    runner = loopline.LocalRunner(
+        home=home, rerun_from=first.id, rerun_mode=loopline.RerunMode.CONTINUE, echo=False
+    )
+    assert runner.run(flaky_pipeline(6)) == "total=6"
+    assert CALLS == ["flaky"]
+
+
+def test_rerun_mode_continue_needs_the_root_run(home, client: loopline.Client) -> None:  # type: ignore[no-untyped-def]
+    loopline.LocalRunner(home=home, echo=False).run(pipeline(2))
+    step = client.runs(name="train")[0]
+    runner = loopline.LocalRunner(
+        home=home, rerun_from=step.id, rerun_mode=loopline.RerunMode.CONTINUE, echo=False
+    )
+    with pytest.raises(UsageError, match=f"pass rerun_from='{step.root_id}'"):
+        runner.run(pipeline(2))
+
+
+def test_rerun_mode_reenter_points_to_continue() -> None:
+    with pytest.raises(UsageError, match="use RerunMode.CONTINUE"):
+        loopline.LocalRunner(rerun_from="abc", rerun_mode=loopline.RerunMode.REENTER)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import loopline
 from examples.digits.pipeline import Evaluation, TrainConfig, pipeline
+from loopline.cl.store.workspace import Workspace
+from loopline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +49,10 @@ def test_the_demo_runs_end_to_end(home: Path) -> None:
     gain = re.search(r"Production-slice accuracy .* \(([+-][\d.]+) points\)", done.stdout)
     assert gain is not None and float(gain.group(1)) >= 10
     assert "loopline server" in done.stdout and "http://127.0.0.1:8707" in done.stdout
+    workspace = Workspace.open(Settings.for_home(home))
+    training = workspace.store.get_dataset_version("digits-train", 1).source
+    assert training is not None and training.kind == "table" and training.table == "digits_training"
+    assert training.url == f"duckdb:///{home / 'warehouse.duckdb'}"
 
 
 def test_the_demo_refuses_a_store_that_holds_an_earlier_demo(home: Path) -> None:

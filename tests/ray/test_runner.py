@@ -8,10 +8,14 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import loopline
 from loopline import RayRunner, ResourceRequirements, RetrySettings, RunState
+from loopline.data import Files
 from loopline.errors import (
     PipelineRunError,
     ResourceUnavailableError,
@@ -188,6 +192,16 @@ def test_outputs_travel_through_the_artifact_store_not_the_driver(
     assert ray_runner.run(blob_size(make_blob(str(journal)))) == 10_000_000
     readers = {int(pid) for pid in journal.read_text().split()}
     assert readers and os.getpid() not in readers
+
+
+@loopline.func
+def label_total(rows: pd.DataFrame) -> int:
+    return int(rows["label"].sum())
+
+
+def test_a_table_snapshot_reaches_a_ray_task_as_a_dataframe(ray_runner: RayRunner, tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": [1, 2, 3], "label": [1, 0, 1]}), tmp_path / "reviews.parquet")
+    assert ray_runner.run(label_total(Files(str(tmp_path / "reviews.parquet")))) == 2
 
 
 def test_a_cached_step_does_not_run_again(

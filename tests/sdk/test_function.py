@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
 
 import loopline
-from loopline.errors import ArgumentTypeError, FunctionDefinitionError, OutputTypeError
+from loopline.errors import ArgumentTypeError, FunctionDefinitionError, FunctionError, OutputTypeError
 from loopline.sdk.future import Future
 
 
@@ -107,10 +108,10 @@ def test_code_version_follows_the_source_unless_pinned() -> None:
 @pytest.mark.parametrize(
     ("source", "problem"),
     [
-        ("def f(x) -> int: return 1", "parameter `x` has no type annotation"),
+        ("def f(x) -> int: return 1", "The following arguments are not annotated: 'x'"),
         ("def f(x: int): return 1", "the return type is not annotated"),
-        ("def f(*args: int) -> int: return 1", "`*args` is not supported"),
-        ("def f(**kw: int) -> int: return 1", "`**kw` is not supported"),
+        ("def f(*args: int) -> int: return 1", "Variadic arguments are not supported (`*args`)"),
+        ("def f(**kw: int) -> int: return 1", "Variadic arguments are not supported (`**kw`)"),
         ("async def f() -> int: return 1", "it is `async`"),
         ("def f() -> int:\n    yield 1", "it is a generator"),
         ("def f(x: Any) -> int: return 1", "parameter `x` is annotated `Any`"),
@@ -120,7 +121,7 @@ def test_code_version_follows_the_source_unless_pinned() -> None:
 def test_definition_problems_are_explained(source: str, problem: str) -> None:
     namespace: dict[str, Any] = {"Any": Any}
     exec(source, namespace)
-    with pytest.raises(FunctionDefinitionError, match=problem.replace("(", r"\(").replace("*", r"\*")):
+    with pytest.raises(FunctionDefinitionError, match=re.escape(problem)):
         loopline.func(namespace["f"])
 
 
@@ -151,7 +152,7 @@ def test_every_problem_is_listed_at_once() -> None:
     with pytest.raises(FunctionDefinitionError) as caught:
         loopline.func(f)
     message = str(caught.value)
-    assert "`x` has no type annotation" in message and "`*rest`" in message and "return type" in message
+    assert "not annotated: 'x'" in message and "`*rest`" in message and "return type" in message
 
 
 def test_methods_are_refused_with_a_suggestion() -> None:
@@ -174,7 +175,47 @@ def test_unknown_annotations_are_explained() -> None:
 
 
 def test_bad_option_values_are_refused() -> None:
-    with pytest.raises(TypeError, match="cache=... must be True or False"):
+    with pytest.raises(TypeError, match="Invalid `cache`: it must be True or False"):
         loopline.func(cache="yes")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="timeout_mins"):
         loopline.func(timeout_mins=-1)
+
+
+def test_sematic_conversions_at_the_call_are_recorded_on_the_future() -> None:
+    @loopline.func
+    def count(n: int, xs: list[float]) -> float:
+        return n + sum(xs)
+
+    future = count(2.0, (1, 2))  # type: ignore[arg-type]
+    assert future.kwargs == {"n": 2, "xs": [1.0, 2.0]} and type(future.kwargs["n"]) is int  # type: ignore[attr-defined]
+    assert future.props.conversions == (
+        "a value: float to int (at n)",
+        "a value: tuple to List[float] (at xs)",
+    )  # type: ignore[attr-defined]
+
+
+def test_strict_types_refuse_what_would_convert() -> None:
+    @loopline.func(strict_types=True)
+    def count(n: int) -> int:
+        return n
+
+    with pytest.raises(ArgumentTypeError, match=r"expected int, got 2.0 \(float\)"):
+        count(2.0)  # type: ignore[arg-type]
+
+
+def test_input_types_are_the_parameter_annotations() -> None:
+    @loopline.func
+    def f(a: float, b: None) -> int:
+        return 1
+
+    assert f.input_types == {"a": float, "b": type(None)}
+
+
+def test_execute_runs_the_body_and_wraps_its_errors() -> None:
+    @loopline.func
+    def fails(x: int) -> int:
+        raise KeyError(x)
+
+    with pytest.raises(FunctionError, match=r"fails\(\) raised KeyError: 3") as caught:
+        fails.execute(x=3)
+    assert isinstance(caught.value.__cause__, KeyError)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import pytest
 
@@ -43,7 +44,7 @@ def total(xs: list[int]) -> int:
 def test_set_changes_how_the_call_runs_and_chains() -> None:
     retry = loopline.RetrySettings(exceptions=(ValueError,), retries=2)
     future = numbers().set(name="nums", tags=["a", "b"], cache=True, retry=retry, timeout_mins=1)
-    assert future.props.name == "nums" and future.props.tags == ("a", "b")
+    assert future.props.name == "nums" and future.props.tags == ["a", "b"]
     assert future.props.cache and future.props.retry is retry and future.props.timeout_mins == 1.0
 
 
@@ -111,6 +112,35 @@ def test_containers_of_futures_are_valid_inputs() -> None:
     assert isinstance(future.kwargs["xs"][0], Projection)
 
 
-def test_resolve_is_deprecated_but_works(home) -> None:  # type: ignore[no-untyped-def]
-    with pytest.warns(LooplineDeprecationWarning, match="resolve"):
+def test_resolve_runs_the_pipeline_without_a_warning(home) -> None:  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Sematic pipelines call it: it must stay quiet
         assert total([1, 2]).resolve(tracking=False) == 3
+
+
+def test_comparing_a_future_with_a_value_raises_like_every_operator() -> None:
+    future = numbers()
+    with pytest.raises(NotImplementedError, match="`==` on the Future of numbers"):
+        future == 1  # noqa: B015
+    with pytest.raises(UnsupportedFutureOperation, match="`!=`"):
+        future != 1  # noqa: B015
+    assert future == future and future != numbers() and future in {future}
+
+
+def test_an_item_of_a_future_is_a_future() -> None:
+    item = pair()[0]
+    assert isinstance(item, loopline.Future) and isinstance(item, Projection)
+    with pytest.raises(UsageError, match=r"call .set\(...\) on pair\(\) itself"):
+        item.set(name="first")
+
+
+def test_props_have_sematic_names_and_list_tags() -> None:
+    retry = loopline.RetrySettings(retries=1)
+    resources = loopline.ResourceRequirements(cpus=1)
+    props = numbers().set(tags=["a"], retry=retry, resources=resources).props
+    assert props.retry_settings is retry and props.resource_requirements is resources
+    assert props.tags == ["a"]
+
+
+def test_resolve_takes_a_runner() -> None:
+    assert total([1, 2]).resolve(loopline.SilentRunner()) == 3

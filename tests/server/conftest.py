@@ -17,14 +17,15 @@ import httpx
 import pytest
 
 import loopline
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.core.records import RunRecord
 from loopline.errors import PipelineRunError
-from loopline.server import showcase
 from loopline.server.background import RunningServer, serve
 from loopline.settings import Settings
 from tests.server import pipelines
 from tests.server.records import Untrusted, untrusted_inference, untrusted_records
+from tests.team_server import TeamServer, team_server
+from tools import showcase
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -111,6 +112,14 @@ def loop(workspace: Workspace, registry: Registry) -> Loop:
 def server(stores: Any, settings: Settings, seeded: Seeded) -> Iterator[RunningServer]:
     metadata, artifacts = stores
     with serve(metadata, artifacts, settings, poll_s=0.1) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer]:
+    """A real server with auth on (its own store; one per module, so sign-in throttling and
+    sessions of one module never reach another)."""
+    with team_server(tmp_path_factory.mktemp("team") / "home") as running:
         yield running
 
 

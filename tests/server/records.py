@@ -8,15 +8,15 @@ import numpy as np
 
 import loopline
 from loopline import models
-from loopline.cl import schedules
-from loopline.cl.candidates import Candidates
-from loopline.cl.ingest import ingest_feedback, ingest_inferences
-from loopline.cl.labeling import LabelingQueue
-from loopline.cl.loop_records import InferenceQuery
-from loopline.cl.workspace import Workspace
+from loopline.cl.labeling.queue import LabelingQueue
+from loopline.cl.mining.candidates import Candidates
+from loopline.cl.production.ingest import ingest_feedback, ingest_inferences
+from loopline.cl.schedules import scheduler as schedules
+from loopline.cl.store.records import InferenceQuery
+from loopline.cl.store.workspace import Workspace
 from loopline.core.records import utcnow
-from loopline.server import showcase
 from tests.server.pipelines import XSS
+from tools import showcase
 
 XSS_NO_SLASH = '<img src=x onerror="window.__xss = 1">'  # where names may not hold "/"
 
@@ -78,7 +78,7 @@ def queue_of(
     """A labeling queue holding one task per logged request id (the first ones score highest)."""
     queue = LabelingQueue(name, workspace=ws)
     scores = [1.0 - i / (len(request_ids) + 1) for i in range(len(request_ids))]
-    logged = ws.loop.list_inferences(InferenceQuery(request_ids=tuple(request_ids)), limit=None)
+    logged = ws.store.list_inferences(InferenceQuery(request_ids=tuple(request_ids)), limit=None)
     by_id = {r.request_id: r.prediction for r in logged}
     queue.add(Candidates.of("test", request_ids, scores, reason, [by_id[r] for r in request_ids]))
     return queue

@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 import loopline
-from loopline.cl.inferences import InferenceLog
+from loopline.cl.production.log import InferenceLog
 from tests.server import pipelines
 from tests.server.conftest import Seeded, eventually
+from tools import showcase
 
 pytestmark = pytest.mark.browser
 
@@ -158,8 +159,6 @@ def test_a_record_page_keeps_what_someone_started_typing(
 def test_a_schedule_is_added_then_edited_from_the_schedules_page(
     page: Any, guarded: httpx.Client, shots: Path
 ) -> None:
-    from loopline.server import showcase
-
     page.goto("/schedules")
     form = page.locator("#schedule-form")
     if not form.is_visible():
@@ -205,16 +204,18 @@ def test_logs_stream_live_then_cancel_then_rerun(
     page.screenshot(path=shots / "live-logs.png")
 
     page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel the run").click()
     page.locator("#root-state .badge", has_text="cancelled").wait_for()
     assert page.get_by_role("button", name="Cancel").is_hidden()
     terminal.process.wait(timeout=60)
 
     page.get_by_role("button", name="Rerun").first.click()
+    page.get_by_role("dialog").get_by_role("button", name="Rerun").click()
     page.wait_for_url(re.compile(r".*/runs/(?!" + terminal.root_id + r")[0-9a-f]{32}$"))
     rerun_id = page.url.rsplit("/", 1)[-1]
     rerun = http.get(f"/api/v1/runs/{rerun_id}").json()
     assert (rerun["name"], rerun["parent_id"]) == ("slow", None)
-    page.locator("#root-state .badge", has_text=re.compile("running|waiting")).wait_for()
+    page.locator("#root-state .badge", has_text="running").wait_for()
     page.screenshot(path=shots / "rerun.png")
     assert guarded.post(f"/api/v1/runs/{rerun_id}/cancel").status_code == 200
     page.locator("#root-state .badge", has_text="cancelled").wait_for()

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from loopline.cl import schedules
-from loopline.cl.workspace import Workspace
+from loopline.cl.schedules import scheduler as schedules
+from loopline.cl.store.workspace import Workspace
 from loopline.core.records import utcnow
-from loopline.server import showcase
 from loopline.server.background import RunningServer
 from tests.server.conftest import Registry
 from tests.server.pipelines import XSS
+from tools import showcase
 
 
 def test_datasets_are_listed_with_their_latest_version(http: httpx.Client, registry: Registry) -> None:

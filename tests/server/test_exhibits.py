@@ -6,8 +6,8 @@ import numpy as np
 
 import loopline
 from loopline.core.image import Image, encode_png
-from loopline.server import exhibits
-from loopline.server.routes.loop_pages import label_options
+from loopline.server.pages.labeling import label_options
+from loopline.server.rendering import exhibits
 
 
 def test_a_flat_row_with_an_image_hint_is_a_picture() -> None:

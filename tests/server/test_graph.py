@@ -6,8 +6,8 @@ import datetime as dt
 import itertools
 
 from loopline.core.records import InputRef, RunRecord, RunState
-from loopline.server.graph import layout
-from loopline.server.svg import render_graph
+from loopline.server.rendering.graph_layout import layout
+from loopline.server.rendering.graph_svg import render_graph
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _ids = itertools.count()
@@ -143,3 +143,108 @@ def test_a_group_title_is_cut_to_the_width_of_its_frame() -> None:
     width = float(re.search(r'class="frame" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
     title = re.search(r'class="title">([^<]*)</text></g><g class="toggle"', svg).group(1)  # type: ignore[union-attr]
     assert title.endswith("…") and len(title) * 7.5 <= width - 62
+
+
+def chain_pipeline(length: int, name: str = "inc") -> list[RunRecord]:
+    root = run("root")
+    runs = [root, run("load", root)]
+    for _ in range(length):
+        runs.append(run(name, root, (runs[-1].id,)))
+    runs.append(run("report", root, (runs[-1].id,)))
+    return runs
+
+
+def test_a_chain_of_one_function_is_one_node_with_its_count() -> None:
+    runs = chain_pipeline(2_000)
+    drawn = layout(runs, runs[0].id)
+    assert [b.label for b in drawn.boxes] == ["root", "load", "inc \u00d72,000", "report"]
+    edges = {(s.label, t.label, n) for s, t, n in drawn.edges}
+    assert edges == {("load", "inc \u00d72,000", 1), ("inc \u00d72,000", "report", 1)}
+    y = {b.label: b.y for b in drawn.boxes}
+    assert y["load"] < y["inc \u00d72,000"] < y["report"]  # what follows the chain moves up beside it
+
+
+def test_a_chain_also_fed_from_above_still_collapses() -> None:
+    root = run("root")
+    config = run("config", root)
+    runs = [root, config, run("load", root)]
+    for _ in range(10):
+        runs.append(run("step", root, (runs[-1].id, config.id)))
+    assert [b.label for b in layout(runs, root.id).boxes][-1] == "step \u00d710"
+
+
+def test_short_chains_stay_separate_nodes() -> None:
+    runs = chain_pipeline(3)
+    assert [b.label for b in layout(runs, runs[0].id).boxes] == [
+        "root",
+        "load",
+        "inc",
+        "inc",
+        "inc",
+        "report",
+    ]
+
+
+def test_a_chain_state_bar_counts_its_states() -> None:
+    root = run("root")
+    runs = [root, run("inc", root)]
+    for state in [RunState.SUCCEEDED] * 5 + [RunState.RUNNING, RunState.CREATED]:
+        runs.append(run("inc", root, (runs[-1].id,), state))
+    chain = next(b for b in layout(runs, root.id).boxes if b.kind == "chain")
+    assert (chain.states(), chain.state) == ({"succeeded": 6, "running": 1, "created": 1}, "running")
+    svg = render_graph(layout(runs, root.id))
+    assert 'class="node chain s-running"' in svg and "<title>6 succeeded</title>" in svg
+    assert 'aria-label="inc \u00d78"' in svg and f'data-fanout="{root.id}" data-function="m.inc"' in svg
+
+
+def nested_grid(rows: int, cols: int) -> list[RunRecord]:
+    """`rows` nested `row` funcs, each fed by the one before, each a fan-out of `cols` cells."""
+    root = run("root")
+    runs = [root]
+    previous: tuple[str, ...] = ()
+    for _ in range(rows):
+        row = run("row", root, previous)
+        runs.append(row)
+        runs += [run("cell", row) for _ in range(cols)]
+        previous = (row.id,)
+    return runs
+
+
+def test_a_nested_grid_over_the_budget_collapses_its_rows() -> None:
+    runs = nested_grid(100, 100)
+    drawn = layout(runs, runs[0].id)
+    assert len(drawn.boxes) <= 80
+    assert [b.label for b in drawn.boxes] == ["root", "row \u00d7100"]
+    assert drawn.boxes[1].hidden == 10_000
+
+
+def test_a_nested_grid_within_the_budget_keeps_its_groups() -> None:
+    runs = nested_grid(3, 5)
+    assert [b.kind for b in layout(runs, runs[0].id).boxes] == ["group"] + ["group", "fanout"] * 3
+
+
+def test_many_distinct_functions_collapse_into_spans_within_the_budget() -> None:
+    root = run("root")
+    runs = [root] + [run(f"step_{i}", root) for i in range(500)]
+    drawn = layout(runs, root.id, budget=20)
+    assert len(drawn.boxes) <= 20
+    assert {b.kind for b in drawn.boxes[1:]} == {"span"}
+    assert sum(len(b.runs) for b in drawn.boxes[1:]) == 500
+
+
+def test_two_functions_taking_turns_collapse_by_function() -> None:
+    root = run("root")
+    runs = [root, run("a", root)]
+    for i in range(199):
+        runs.append(run("b" if i % 2 == 0 else "a", root, (runs[-1].id,)))
+    drawn = layout(runs, root.id)
+    assert sorted(b.label for b in drawn.boxes[1:]) == ["a \u00d7100", "b \u00d7100"]
+
+
+def test_an_opened_group_draws_within_the_budget_too() -> None:
+    root = run("root")
+    shard = run("shard", root)
+    runs = [root, shard] + [run(f"step_{i}", shard) for i in range(200)]
+    drawn = layout(runs, root.id, opened={shard.id}, budget=30)
+    assert next(b for b in drawn.boxes if b.key == shard.id).kind == "group"
+    assert len(drawn.boxes) <= 30 + 1

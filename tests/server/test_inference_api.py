@@ -10,20 +10,16 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi import Request
 from markupsafe import escape
 
 from loopline import Dataset
-from loopline.cl.workspace import Workspace
+from loopline.cl.store.workspace import Workspace
 from loopline.server.background import RunningServer, serve
-from loopline.server.config import ServerConfig
-from loopline.server.security import ForbiddenRequest, check_machine_client
 from loopline.settings import Settings
 from tests.server.conftest import Loop
 from tests.server.pipelines import XSS
 from tests.server.records import XSS_NO_SLASH, queue_of
-
-KEY = "k" * 20 + "-test-key"
+from tests.server.team import key_for
 
 
 def record(request_id: str, **fields: Any) -> dict[str, Any]:
@@ -166,67 +162,44 @@ def test_machine_endpoints_refuse_web_pages(server: RunningServer, loop: Loop) -
             json={"records": []},
             headers={"Origin": "http://evil.example", "X-Loopline-Token": server.token},
         )
-        assert response.status_code == 403 and "API key" in response.json()["detail"]
+        assert response.status_code == 403 and "cross-origin" in response.json()["detail"]
         own_page = httpx.post(f"{server.url}{path}", json={"records": []}, headers={"Origin": server.url})
-        assert own_page.status_code == 403
+        assert own_page.status_code == 403 and "X-Loopline-Token" in own_page.json()["detail"]
 
 
-def _request(client: str, headers: dict[str, str]) -> Request:
-    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    return Request(
-        {
-            "type": "http",
-            "method": "POST",
-            "path": "/api/v1/inferences",
-            "headers": raw,
-            "client": (client, 5000),
-        }
-    )
-
-
-def test_without_a_key_only_this_machine_may_log() -> None:
-    config = ServerConfig()
-    check_machine_client(_request("127.0.0.1", {}), config)
-    check_machine_client(_request("::1", {}), config)
-    with pytest.raises(ForbiddenRequest, match="--api-key"):
-        check_machine_client(_request("10.1.2.3", {}), config)
-    keyed = ServerConfig(host="0.0.0.0", allow_remote=True, api_keys=(KEY,))
-    check_machine_client(_request("10.1.2.3", {"Authorization": f"Bearer {KEY}"}), keyed)
-    with pytest.raises(ForbiddenRequest):
-        check_machine_client(_request("127.0.0.1", {}), keyed)
+def test_without_auth_programs_on_this_machine_may_log(server: RunningServer, loop: Loop) -> None:
+    (request_id,) = fresh(1)
+    response = httpx.post(f"{server.url}/api/v1/inferences", json={"records": [record(request_id)]})
+    assert response.status_code == 200 and response.json()["accepted"] == [request_id]
 
 
 @pytest.fixture(scope="module")
 def keyed(stores: Any, settings: Settings, loop: Loop) -> Iterator[RunningServer]:
-    with serve(*stores, settings, api_keys=(KEY,)) as running:
+    with serve(*stores, settings, auth=True) as running:
         yield running
 
 
-def test_with_keys_configured_a_key_is_required(keyed: RunningServer) -> None:
+def test_with_auth_on_a_key_is_required(keyed: RunningServer) -> None:
+    key = key_for(keyed, "serving")
     (request_id,) = fresh(1)
     body = {"records": [record(request_id)]}
     url = f"{keyed.url}/api/v1/inferences"
     for headers in (
         {},
         {"Authorization": "Bearer wrong-key-wrong-key"},
-        {"Authorization": KEY},
+        {"Authorization": key},
         {"X-Loopline-Token": keyed.token},
     ):
         response = httpx.post(url, json=body, headers=headers)
-        assert response.status_code == 403, headers
-    accepted = httpx.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"})
+        assert response.status_code == 401, headers
+    accepted = httpx.post(url, json=body, headers={"Authorization": f"Bearer {key}"})
     assert accepted.status_code == 200 and accepted.json()["accepted"] == [request_id]
     assert (
         httpx.post(
-            f"{keyed.url}/api/v1/feedback", json={"records": []}, headers={"Authorization": f"bearer {KEY}"}
+            f"{keyed.url}/api/v1/feedback", json={"records": []}, headers={"Authorization": f"bearer {key}"}
         ).status_code
         == 200
     )
-
-
-def test_short_api_keys_are_refused() -> None:
-    with pytest.raises(ValueError, match="16 characters"):
-        ServerConfig(api_keys=("short",))
 
 
 # -- the labeling API --------------------------------------------------------------------------

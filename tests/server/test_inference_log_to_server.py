@@ -12,14 +12,15 @@ import httpx
 import numpy as np
 import pytest
 
-from loopline.cl.inference_sinks import ServerSink, ServerUnavailableError
-from loopline.cl.inferences import InferenceLog
-from loopline.cl.loop_errors import InferenceNotFoundError, InvalidRecordError
+from loopline.cl.production.log import InferenceLog
+from loopline.cl.production.sinks import ServerSink
+from loopline.cl.store.errors import InferenceNotFoundError, InvalidRecordError
+from loopline.errors import AuthenticationError, LooplineDeprecationWarning, ServerUnavailableError
 from loopline.server.background import RunningServer, serve
 from loopline.settings import Settings
 from tests.server.conftest import Loop
+from tests.server.team import key_for
 
-KEY = "s" * 20 + "-sink-key"
 IMAGE = np.arange(64, dtype=float).reshape(8, 8)
 SCORES = np.array([0.02] * 3 + [0.82] + [0.02] * 6)
 
@@ -105,24 +106,34 @@ def test_an_unreachable_server_loses_nothing(caplog: pytest.LogCaptureFixture) -
 
 @pytest.fixture(scope="module")
 def keyed(stores: Any, settings: Settings, loop: Loop) -> Iterator[RunningServer]:
-    with serve(*stores, settings, api_keys=(KEY,)) as running:
+    with serve(*stores, settings, auth=True) as running:
         yield running
 
 
-def test_a_server_with_keys_takes_the_key_and_says_when_it_is_missing(keyed: RunningServer) -> None:
+def test_a_server_with_auth_takes_the_key_and_says_when_it_is_missing(keyed: RunningServer) -> None:
     without = log_to(keyed)
     without.log("digits@production", IMAGE, 3)
-    with pytest.raises(ServerUnavailableError, match="answered 403.*API key"):
+    with pytest.raises(AuthenticationError, match="LOOPLINE_API_KEY"):
         without.flush()
     assert without.pending == 1
-    with_key = log_to(keyed, api_key=KEY)
+    with_key = log_to(keyed, api_key=key_for(keyed, "serving"))
     with_key.log("digits@production", IMAGE, 3)
     assert len(with_key.flush()) == 1
 
 
-def test_the_default_log_follows_loopline_server_url(
+def test_the_default_log_follows_loopline_server(
     monkeypatch: pytest.MonkeyPatch, server: RunningServer
 ) -> None:
-    monkeypatch.setenv("LOOPLINE_SERVER_URL", server.url)
+    monkeypatch.setenv("LOOPLINE_SERVER", server.url)
     assert isinstance(InferenceLog.default().sink, ServerSink)
     assert str(InferenceLog.default().sink) == server.url.rstrip("/")
+
+
+def test_loopline_server_url_still_works_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, server: RunningServer
+) -> None:
+    monkeypatch.delenv("LOOPLINE_SERVER", raising=False)
+    monkeypatch.setenv("LOOPLINE_SERVER_URL", server.url + "/")
+    with pytest.warns(LooplineDeprecationWarning, match="set LOOPLINE_SERVER instead") as warned:
+        log = InferenceLog.default()
+    assert len(warned) == 1 and str(log.sink) == server.url

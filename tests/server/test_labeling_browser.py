@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
-from loopline.cl.workspace import Workspace
+from loopline.cl.schedules import scheduler as schedules
+from loopline.cl.store.workspace import Workspace
+from loopline.core.records import utcnow
 from tests.server.conftest import Loop, Registry, eventually
-from tests.server.records import queue_of
+from tests.server.records import XSS_NO_SLASH, queue_of
+from tools import showcase
 
 pytestmark = pytest.mark.browser
 
@@ -116,10 +120,6 @@ def test_the_report_page_draws_flips_and_opens_checks(page: Any, registry: Regis
 def test_schedule_buttons_pause_resume_and_confirm_removal(
     page: Any, http: httpx.Client, registry: Registry, workspace: Workspace
 ) -> None:
-    from loopline.cl import schedules
-    from loopline.core.records import utcnow
-    from loopline.server import showcase
-
     schedules.add_schedule(
         workspace.store, "browser-doomed", f"{showcase.__file__}:label_audit", (),
         schedules.cron_trigger("@hourly"), now=utcnow(), created_by="test",
@@ -143,10 +143,6 @@ def test_schedule_buttons_pause_resume_and_confirm_removal(
 def test_untrusted_content_never_runs_in_the_pages(
     new_page: Callable[..., Any], registry: Registry, loop: Loop
 ) -> None:
-    from urllib.parse import quote
-
-    from tests.server.records import XSS_NO_SLASH
-
     page = new_page("ada")
     for path in (
         f"/labeling/{quote(XSS_NO_SLASH)}",

@@ -9,8 +9,8 @@ import numpy as np
 from click.testing import CliRunner
 
 import loopline
-from loopline.cl import schedules
-from loopline.cl.workspace import Workspace
+from loopline.cl.schedules import scheduler as schedules
+from loopline.cl.store.workspace import Workspace
 from loopline.cli.main import cli
 from loopline.core.records import RunFilter, utcnow
 from loopline.server.background import serve
@@ -55,10 +55,10 @@ def test_test_servers_run_no_schedules_unless_asked(tmp_path: Path) -> None:
         assert scheduler_threads() == []
 
 
-def test_the_cli_server_takes_api_keys_and_can_leave_schedules_alone(tmp_path: Path) -> None:
+def test_the_cli_server_takes_auth_options_and_can_leave_schedules_alone(tmp_path: Path) -> None:
     help_text = CliRunner().invoke(cli, ["server", "--help"]).output
-    assert "--api-key" in help_text and "--no-schedules" in help_text
+    assert "--auth" in help_text and "--no-schedules" in help_text and "--api-key" not in help_text
     result = CliRunner().invoke(
-        cli, ["server", "--api-key", "short"], env={"LOOPLINE_HOME": str(tmp_path / "home")}
+        cli, ["server", "--api-key", "old-key-old-key-old"], env={"LOOPLINE_HOME": str(tmp_path / "home")}
     )
-    assert result.exit_code != 0 and "16 characters" in result.output
+    assert result.exit_code != 0 and "loopline keys import" in result.output

@@ -133,15 +133,17 @@ def test_the_right_origin_and_token_are_accepted(guarded: httpx.Client, seeded: 
     assert guarded.post(f"/api/v1/runs/{seeded.fan}/notes", json={"body": "fine"}).status_code == 201
 
 
-def test_non_loopback_hosts_need_allow_remote() -> None:
-    with pytest.raises(UsageError, match="--allow-remote"):
-        ServerConfig(host="0.0.0.0")
-    assert ServerConfig(host="0.0.0.0", allow_remote=True).allow_remote
-    assert ServerConfig(host="::1").host == "::1"
+def test_a_server_off_this_machine_has_auth_on_and_runs_open_only_when_told() -> None:
+    assert ServerConfig(host="0.0.0.0").auth_on
+    assert not ServerConfig(host="127.0.0.1").auth_on and ServerConfig(host="::1", auth=True).auth_on
+    with pytest.raises(UsageError, match="--insecure-no-auth"):
+        ServerConfig(host="0.0.0.0", auth=False)
+    assert not ServerConfig(host="0.0.0.0", insecure_no_auth=True).auth_on
 
 
-def test_cli_refuses_a_public_host(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_refuses_a_public_host_without_auth(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOOPLINE_HOME", str(tmp_path))
-    result = CliRunner().invoke(cli, ["server", "--host", "0.0.0.0"])
-    assert result.exit_code != 0
-    assert "--allow-remote" in result.output
+    result = CliRunner().invoke(cli, ["server", "--host", "0.0.0.0", "--no-auth"])
+    assert result.exit_code != 0 and "--insecure-no-auth" in result.output
+    gone = CliRunner().invoke(cli, ["server", "--allow-remote"])
+    assert gone.exit_code != 0 and "loopline users add" in gone.output

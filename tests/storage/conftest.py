@@ -14,9 +14,6 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +21,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-PG_BIN = Path(os.environ.get("LOOPLINE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+from tools.postgres import PG_BIN, PostgresUnavailable
+from tools.postgres import postgres_server as running_postgres
+
 TEMPLATE = "loopline_template"
 
 
@@ -45,20 +44,6 @@ def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _run_as_postgres(*args: str | Path) -> None:
-    """initdb and postgres refuse to run as root: run them as the `postgres` user then."""
-    command = [str(arg) for arg in args]
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, check=True, capture_output=True, cwd="/")
-
-
 def _require_postgres() -> None:
     """Skip (saying why) without a server to start or a driver; fail instead on CI."""
     reason = None
@@ -77,24 +62,12 @@ def _require_postgres() -> None:
 def postgres_server() -> Iterator[str]:
     """The URL of a running server (database `postgres`), stopped at the end of the session."""
     _require_postgres()
-    root = Path(tempfile.mkdtemp(prefix="loopline-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data, log, port = root / "data", root / "server.log", _free_port()
-    initdb = ["-D", data, "-U", "postgres", "--auth=trust", "--no-locale", "--encoding=UTF8", "--no-sync"]
-    _run_as_postgres(PG_BIN / "initdb", *initdb)
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} -c fsync=off"
     try:
-        _run_as_postgres(PG_BIN / "pg_ctl", "start", "--wait", "-D", data, "-l", log, "-o", options)
-    except subprocess.CalledProcessError:
-        pytest.fail("PostgreSQL did not start:\n" + (log.read_text(errors="replace") if log.exists() else ""))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    try:
-        _create_template(url)
-        yield url
-    finally:
-        _run_as_postgres(PG_BIN / "pg_ctl", "stop", "-D", data, "-m", "immediate")
-        shutil.rmtree(root, ignore_errors=True)
+        with running_postgres() as url:
+            _create_template(url)
+            yield url
+    except PostgresUnavailable as error:
+        pytest.fail(str(error))
 
 
 def _create_template(server_url: str) -> None:

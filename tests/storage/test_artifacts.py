@@ -15,22 +15,42 @@ from loopline.storage.artifacts import (
     LocalArtifactStore,
     MemoryArtifactStore,
     load_value,
-    open_artifact_store,
     store_value,
 )
+from loopline.storage.embedded import open_artifact_store
+from loopline.storage.values import SqliteValueTable, TieredArtifactStore
 
 
-def test_a_path_opens_a_local_store(tmp_path: Path) -> None:
+def test_a_path_opens_a_local_folder_with_its_table_of_small_values(tmp_path: Path) -> None:
     store = open_artifact_store(tmp_path / "a")
-    assert isinstance(store, LocalArtifactStore) and store.url == str(tmp_path / "a")
+    assert isinstance(store, TieredArtifactStore) and isinstance(store.large, LocalArtifactStore)
+    assert isinstance(store.small, SqliteValueTable) and store.small.path == str(
+        tmp_path / "a" / "values.sqlite"
+    )
+    assert store.url == str(tmp_path / "a")
 
 
 def test_a_file_url_opens_a_local_store(tmp_path: Path) -> None:
-    assert isinstance(open_artifact_store(f"file://{tmp_path}"), LocalArtifactStore)
+    store = open_artifact_store(f"file://{tmp_path}")
+    assert isinstance(store, TieredArtifactStore) and isinstance(store.large, LocalArtifactStore)
 
 
 def test_another_url_opens_an_fsspec_store() -> None:
     assert isinstance(open_artifact_store(f"memory://{uuid.uuid4().hex}"), FsspecArtifactStore)
+
+
+def test_an_object_store_with_a_database_keeps_small_values_in_it(sqlite_url: str) -> None:
+    store = open_artifact_store(f"memory://{uuid.uuid4().hex}#values={sqlite_url}")
+    assert isinstance(store, TieredArtifactStore) and isinstance(store.large, FsspecArtifactStore)
+    assert open_artifact_store(store.url).url == store.url  # what a worker process opens
+
+
+def test_the_local_folder_keeps_small_values_as_rows_and_large_ones_as_files(tmp_path: Path) -> None:
+    store = open_artifact_store(tmp_path)
+    small, large = store.put(encode(1)), store.put(encode(b"x" * 100_000))
+    files = {p.name for p in tmp_path.glob("*/*") if p.is_file()}
+    assert files == {large} and (tmp_path / "values.sqlite").is_file()
+    assert load_value(small, store) == 1
 
 
 def test_an_unknown_protocol_is_a_store_error() -> None:

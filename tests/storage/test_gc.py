@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from loopline.core.records import InputRef, RunnerRecord, RunState, WriteBatch
-from loopline.storage.artifacts import LocalArtifactStore, MemoryArtifactStore, store_value
+from loopline.settings import Settings
+from loopline.storage.artifacts import LocalArtifactStore, MemoryArtifactStore, load_value, store_value
+from loopline.storage.embedded import open_artifact_store, open_stores
 from loopline.storage.gc import GcReport, collect_garbage
 from loopline.storage.memory import MemoryMetadataStore
+from loopline.storage.values import TABLE, SqliteValueTable, TieredArtifactStore
 from tests.storage.metadata_conformance import at, child, make_run
 
 
@@ -122,3 +126,44 @@ def test_gc_discards_writes_that_crashed_long_ago(tmp_path: Path) -> None:
     assert collect_garbage(MemoryMetadataStore(), artifacts, at(10), dry_run=True).partial_writes == 0
     assert collect_garbage(MemoryMetadataStore(), artifacts, at(10)).partial_writes == 1
     assert not crashed.exists()
+
+
+def test_gc_deletes_exactly_the_unreferenced_values_small_and_large(tmp_path: Path) -> None:
+    metadata, artifacts = open_stores(Settings.for_home(tmp_path))
+    values = [f"small {i}" for i in range(6)] + [b"large" * 10_000 + bytes([i]) for i in range(2)]
+    ids = []
+    for value in values:
+        record = dataclasses.replace(store_value(value, artifacts), created_at=at(0))
+        metadata.write(WriteBatch(artifacts=[record]))
+        ids.append(record.id)
+    for index, artifact_id in enumerate(ids):  # the even ones stay referenced
+        metadata.write(
+            WriteBatch(
+                runs=[
+                    make_run(
+                        f"p{index}",
+                        state=RunState.SUCCEEDED,
+                        ended_at=at(1 if index % 2 else 20),
+                        output_id=artifact_id,
+                    )
+                ]
+            )
+        )
+    report = collect_garbage(metadata, artifacts, at(10))
+    assert sorted(artifacts.ids()) == sorted(ids[0::2]) and report.artifacts == 4
+    assert {load_value(i, artifacts) for i in ids[0::2] if i != ids[6]} == {"small 0", "small 2", "small 4"}
+    metadata.close()
+
+
+def test_an_old_small_value_put_again_by_a_run_in_progress_is_kept(tmp_path: Path) -> None:
+    metadata, artifacts = MemoryMetadataStore(), open_artifact_store(tmp_path / "artifacts")
+    assert isinstance(artifacts, TieredArtifactStore) and isinstance(artifacts.small, SqliteValueTable)
+    for value in ("shared result", "really unused"):
+        metadata.write(
+            WriteBatch(artifacts=[dataclasses.replace(store_value(value, artifacts), created_at=at(0))])
+        )
+    with sqlite3.connect(artifacts.small.path) as connection:
+        connection.execute(f"UPDATE {TABLE} SET written_at = 1000000")  # written long ago
+    metadata.save_runner(RunnerRecord("runner", "host", os.getpid(), at(0), at(0)))  # live, working
+    shared = store_value("shared result", artifacts).id  # its running step puts it again
+    assert collect_garbage(metadata, artifacts, at(10)).artifacts == 1 and artifacts.exists(shared)

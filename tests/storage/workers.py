@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from loopline.core.records import LogChunk, MetricPoint, RunRecord, RunState, WriteBatch
+from loopline.storage.sql.sqlite import SqliteMetadataStore
 from loopline.storage.sql.store import SqlMetadataStore
 
 
@@ -31,6 +32,11 @@ def in_processes(target: Callable[..., None], *args_per_process: tuple[Any, ...]
 def open_store(barrier: Any, url: str) -> None:
     barrier.wait()
     SqlMetadataStore(url).close()
+
+
+def open_embedded_store(barrier: Any, url: str) -> None:
+    barrier.wait()
+    SqliteMetadataStore(url).close()
 
 
 def write_batches(barrier: Any, url: str, worker: int, batches: int, runs_per_batch: int) -> None:

@@ -94,16 +94,69 @@
     return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}m`;
   }
 
+  // A run whose body returned futures is still at work (its nested runs are): it reads as running.
+  function shown(state) {
+    return state === "waiting" ? "running" : state;
+  }
+
   function setBadge(el, state) {
     if (!el) return;
-    el.className = `badge s-${state}`;
+    el.className = `badge s-${shown(state)}`;
     el.dataset.state = state;
-    el.textContent = state;
+    el.textContent = shown(state);
   }
 
   // Works for HTML and SVG elements alike (SVG's className is not a string).
   function replaceState(el, state) {
-    el.setAttribute("class", (el.getAttribute("class") || "").replace(/\bs-[a-z]+/, `s-${state}`));
+    el.setAttribute("class", (el.getAttribute("class") || "").replace(/\bs-[a-z]+/, `s-${shown(state)}`));
+  }
+
+  // A duration that ticks (every second, from `data-started`) until its run ends.
+  function setClock(el, run) {
+    if (!el) return;
+    el.textContent = formatDuration(run.duration_s);
+    if (run.started_at) el.dataset.started = run.started_at;
+    if (TERMINAL.has(run.state) || !run.started_at) delete el.dataset.running;
+    else el.dataset.running = "";
+  }
+
+  setInterval(() => {
+    for (const el of $$("[data-started][data-running]")) {
+      el.textContent = formatDuration(Math.max(0, (Date.now() - Date.parse(el.dataset.started)) / 1000));
+      const sep = el.previousElementSibling;
+      if (sep && sep.classList.contains("sep")) sep.textContent = " · ";
+    }
+  }, 1000);
+
+  // Buttons with `data-ask` (Cancel, Rerun) act only once the user confirms, in a modal dialog of
+  // the page's own (no window.confirm: it blocks the page and its live updates).
+  function ask(button) {
+    return new Promise((resolve) => {
+      const dialog = document.createElement("dialog");
+      dialog.className = "ask";
+      const text = Object.assign(document.createElement("p"), { textContent: button.dataset.ask });
+      const no = Object.assign(document.createElement("button"), { type: "button", textContent: button.dataset.askNo || "Not now" });
+      const yes = Object.assign(document.createElement("button"), { type: "button", textContent: button.dataset.askYes || "Yes" });
+      yes.className = button.classList.contains("danger") ? "danger" : "primary";
+      const row = document.createElement("div");
+      row.className = "actions";
+      row.append(no, yes);
+      dialog.append(text, row);
+      document.body.append(dialog);
+      const close = (answer) => {
+        dialog.close();
+        dialog.remove();
+        resolve(answer);
+      };
+      no.addEventListener("click", () => close(false));
+      yes.addEventListener("click", () => close(true));
+      dialog.addEventListener("cancel", (event) => {
+        event.preventDefault();
+        close(false);
+      });
+      dialog.showModal();
+      no.focus();
+    });
   }
 
   // -- everywhere: copy buttons, sortable tables -------------------------------------------------
@@ -491,7 +544,8 @@
     panel.addEventListener("click", actionHandler);
     async function actionHandler(event) {
       const button = event.target.closest("[data-action]");
-      if (!button) return;
+      if (!button || button.disabled) return;
+      if (button.dataset.ask && !(await ask(button))) return;
       button.disabled = true;
       try {
         if (button.dataset.action === "cancel") {
@@ -550,23 +604,28 @@
           if (node) {
             replaceState(node, run.state);
             $$(".stripe", node).forEach((s) => replaceState(s, run.state));
-            const sub = $(".sub", node);
-            if (sub) sub.textContent = run.state + (run.duration_s != null ? " · " + formatDuration(run.duration_s) : "");
+            const sub = $(".sstate", node);
+            if (sub) sub.textContent = shown(run.state);
+            const took = $(".took", node);
+            setClock(took, run);
+            if (took) $(".sep", node).textContent = took.textContent ? " · " : "";
+            node.setAttribute("aria-label", `${run.name}: ${shown(run.state)}`);
           }
           if (head) { replaceState(head, run.state); replaceState(head.closest(".group"), run.state); }
           if (item) {
             replaceState(item, run.state);
             const dot = $(".dot", item);
             if (dot) replaceState(dot, run.state);
-            $(".tdur", item).textContent = formatDuration(run.duration_s);
+            setClock($(".tdur", item), run);
+            const spoken = $(".tstate", item);
+            if (spoken) spoken.textContent = shown(run.state);
           }
           if (!item || (!node && !head)) unknown = true;
           if (run.id === rootId) {
             setBadge($("#root-state .badge"), run.state);
             const clock = $("#root-duration");
-            clock.textContent = formatDuration(run.duration_s) || "—";
-            if (run.started_at) clock.dataset.started = run.started_at;
-            if (TERMINAL.has(run.state)) delete clock.dataset.running;
+            setClock(clock, run);
+            clock.textContent ||= "—";
             $("#cancel-button").hidden = TERMINAL.has(run.state);
           }
           if (run.id === selected) {
@@ -589,12 +648,6 @@
       },
       resync: structureChanged,
     });
-    // running clocks tick between updates
-    setInterval(() => {
-      for (const el of $$("[data-started][data-running]")) {
-        el.textContent = formatDuration((Date.now() - Date.parse(el.dataset.started)) / 1000);
-      }
-    }, 1000);
     startLogs();
     markSelected();
   }
@@ -608,7 +661,7 @@
   function labelingPage(root) {
     const queue = encodeURIComponent(root.dataset.queue);
     const who = $("#labeler");
-    who.value = localStorage.getItem("loopline-labeler") || who.value;
+    if (!who.readOnly) who.value = localStorage.getItem("loopline-labeler") || who.value;  // signed in: yourself
     const options = $$(".label-opt", root);
     const byKey = new Map(options.filter((b) => b.dataset.key).map((b) => [b.dataset.key, b]));
     const commit = $("#commit-form");

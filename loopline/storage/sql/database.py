@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import sqlite3
-import time
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopline.errors import StoreError
+from loopline.storage.sql.head import HEAD_REVISION
+from loopline.storage.sql.new_sqlite import migration_lock
+from loopline.storage.sql.pragmas import configure_sqlite_connection
+from loopline.storage.sql.rows import dump_json
 
-HEAD_REVISION = "0004"
 WRITE_OPTION = "loopline_write"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -41,34 +41,14 @@ def create_sql_engine(url: str) -> sa.Engine:
         ) from exc
 
 
-def dump_json(value: Any) -> str:
-    """JSON as typed, without \\u escapes, so text search can look inside JSON columns."""
-    return json.dumps(value, ensure_ascii=False)
+def dialect_insert(engine: sa.Engine, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT, from the module of the engine's own dialect: it was
+    loaded with the engine, and the other dialect never is (PostgreSQL's alone costs ~40 ms)."""
+    return sys.modules[f"sqlalchemy.dialects.{engine.dialect.name}"].insert(table)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=60000")
-    _enable_wal(cursor)
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB of pages per connection
-    cursor.close()
-
-
-def _enable_wal(cursor: Any, patience_s: float = 60.0) -> None:
-    """Switch the database to WAL. On a fresh file several processes may race to do it, and
-    SQLite answers "database is locked" without waiting on the busy timeout while another
-    connection holds the lock this switch needs: retry until the other one is done."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
+    configure_sqlite_connection(dbapi_connection)
 
 
 def _begin_sqlite_transaction(connection: sa.Connection) -> None:
@@ -85,10 +65,12 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    """The database's schema revision (None: no schema yet), read with one query: no reflection."""
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table("alembic_version"):
+        try:
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except sa.exc.DBAPIError:  # no such table
             return None
-        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def alembic_config(engine: sa.Engine) -> Any:
@@ -126,7 +108,7 @@ _PG_LOCK_KEY = 0x4C4F4F504C494E45  # "LOOPLINE": the advisory lock that serializ
 @contextlib.contextmanager
 def _migration_lock(engine: sa.Engine) -> Iterator[None]:
     """Several processes may open a fresh store at once: migrate one at a time (a lock file next
-    to a SQLite database, an advisory lock on PostgreSQL)."""
+    to a SQLite database, the one `new_sqlite` takes; an advisory lock on PostgreSQL)."""
     backend, database = engine.url.get_backend_name(), engine.url.database
     if backend == "postgresql":
         with engine.connect() as connection:
@@ -139,9 +121,5 @@ def _migration_lock(engine: sa.Engine) -> Iterator[None]:
     if backend != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrate.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with migration_lock(database):
+        yield

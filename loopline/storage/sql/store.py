@@ -9,19 +9,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from loopline.core.records import (
     TERMINAL_STATES,
     ArtifactRecord,
+    CacheHit,
     ErrorInfo,
-    GitInfo,
     InputRef,
-    LaunchSpec,
     LogChunk,
     MetricPoint,
     Note,
-    Resources,
     RunFilter,
     RunnerRecord,
     RunRecord,
@@ -33,10 +30,18 @@ from loopline.errors import ArtifactNotFoundError, RunNotFoundError
 from loopline.storage.base import PipelineStats, RunPage
 from loopline.storage.paging import decode_cursor, encode_cursor
 from loopline.storage.sql import tables as t
-from loopline.storage.sql.database import create_sql_engine, dump_json, upgrade, write_transaction
-
-# Columns a runner's snapshot must never overwrite on upsert.
-_STORE_OWNED = {"id", "created_at", "cancel_requested"}
+from loopline.storage.sql import team_tables as team
+from loopline.storage.sql.database import create_sql_engine, dialect_insert, upgrade, write_transaction
+from loopline.storage.sql.rows import (
+    STORE_OWNED,
+    artifact_row,
+    dump_json,
+    latest_runs,
+    log_row,
+    run_from_row,
+    run_row,
+    unique_artifacts,
+)
 
 
 class SqlMetadataStore:
@@ -46,39 +51,54 @@ class SqlMetadataStore:
         if migrate:
             upgrade(self.engine)
         self._known_code: set[str] = set()
+        self._batches_seen = 0
 
     # -- writing ---------------------------------------------------------------------------
 
     def _insert(self, table: sa.Table) -> Any:
-        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+        return dialect_insert(self.engine, table)
 
     def write(self, batch: WriteBatch) -> None:
         if not batch:
             return
         new_code: set[str] = set()
         with write_transaction(self.engine) as conn:
+            if batch.id is not None and not self._first_time(conn, batch.id):
+                return
             if batch.artifacts:
                 conn.execute(
                     self._insert(t.artifacts).on_conflict_do_nothing(index_elements=["id"]),
-                    [_artifact_row(a) for a in _unique(batch.artifacts)],
+                    [artifact_row(a) for a in unique_artifacts(batch.artifacts)],
                 )
             if batch.runs:
                 new_code = self._write_code(conn, batch.runs)
                 stmt = self._insert(t.runs)
-                update = {c.name: stmt.excluded[c.name] for c in t.runs.columns if c.name not in _STORE_OWNED}
+                update = {c.name: stmt.excluded[c.name] for c in t.runs.columns if c.name not in STORE_OWNED}
                 now = utcnow()
                 conn.execute(
                     stmt.on_conflict_do_update(index_elements=["id"], set_=update),
                     [
-                        {**_run_row(r), "updated_at": now, "cancel_requested": False}
-                        for r in _latest(batch.runs)
+                        {**run_row(r), "updated_at": now, "cancel_requested": False}
+                        for r in latest_runs(batch.runs)
                     ],
                 )
             if batch.logs:
-                conn.execute(t.logs.insert(), [_log_row(c) for c in batch.logs])
+                conn.execute(t.logs.insert(), [log_row(c) for c in batch.logs])
             if batch.metrics:
                 conn.execute(t.metrics.insert(), [dataclasses.asdict(m) for m in batch.metrics])
         self._known_code.update(new_code)  # only once committed: a failed batch wrote none
+
+    def _first_time(self, conn: sa.Connection, batch_id: str) -> bool:
+        """Record that batch `batch_id` is applied; False if it was already (then it is skipped)."""
+        stmt = self._insert(team.write_batches).on_conflict_do_nothing(index_elements=["id"])
+        now = utcnow()
+        if not conn.execute(stmt.values(id=batch_id, applied_at=now)).rowcount:
+            return False
+        self._batches_seen += 1
+        if self._batches_seen % 1000 == 0:  # retries come within minutes: a day's ids are plenty
+            cutoff = now - dt.timedelta(days=1)
+            conn.execute(team.write_batches.delete().where(team.write_batches.c.applied_at < cutoff))
+        return True
 
     def _write_code(self, conn: sa.Connection, runs: Sequence[RunRecord]) -> set[str]:
         new = {r.code_version: r for r in runs if r.code_version and r.code_version not in self._known_code}
@@ -101,7 +121,7 @@ class SqlMetadataStore:
             row = conn.execute(self._select_runs().where(t.runs.c.id == run_id)).mappings().first()
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
-        return _run_from_row(row)
+        return run_from_row(row)
 
     def get_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
         found: list[RunRecord] = []
@@ -110,7 +130,7 @@ class SqlMetadataStore:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 rows = conn.execute(self._select_runs().where(t.runs.c.id.in_(chunk))).mappings()
-                found.extend(_run_from_row(row) for row in rows)
+                found.extend(run_from_row(row) for row in rows)
         return found
 
     def _where(self, f: RunFilter) -> list[sa.ColumnElement[bool]]:
@@ -158,7 +178,7 @@ class SqlMetadataStore:
             )
         query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
         with self.engine.connect() as conn:
-            runs = [_run_from_row(row) for row in conn.execute(query).mappings()]
+            runs = [run_from_row(row) for row in conn.execute(query).mappings()]
         page = runs[:limit]
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(runs) > limit and page else None
         return RunPage(page, next_cursor)
@@ -167,7 +187,7 @@ class SqlMetadataStore:
         c = t.runs.c
         query = self._select_runs().where(c.updated_at >= since).order_by(c.updated_at, c.id).limit(limit)
         with self.engine.connect() as conn:
-            return [_run_from_row(row) for row in conn.execute(query).mappings()]
+            return [run_from_row(row) for row in conn.execute(query).mappings()]
 
     def count_runs(self, filter: RunFilter = RunFilter()) -> int:
         query = sa.select(sa.func.count()).select_from(t.runs).where(*self._where(filter))
@@ -176,27 +196,25 @@ class SqlMetadataStore:
 
     @functools.cached_property
     def _find_cached_queries(self) -> tuple[sa.Select[Any], ...]:
-        # Built once: a cached step is one lookup, and building the statement cost more than
-        # running it. `state` sits inside an expression so that SQLite, which has no statistics
-        # to go by, searches by the key and not by the state index (a scan of every succeeded
-        # run: 1 ms per lookup at 1,000 runs in the store, 20 ms at 30,000). A run that executed
-        # first; else (gc deleted it) one that reused such a run's output.
+        # Built once: a cached step is one lookup (an index seek on key and state), and building
+        # the statement cost more than running it. A run that executed first; else (gc deleted
+        # it) one that reused such a run's output.
         c = t.runs.c
         return tuple(
-            self._select_runs()
-            .where(c.cache_key == sa.bindparam("cache_key"), sa.func.coalesce(c.state, "") == state.value)
+            sa.select(c.id, c.output_id)
+            .where(c.cache_key == sa.bindparam("cache_key"), c.state == state.value)
             .order_by(sa.func.coalesce(c.ended_at, c.created_at).desc(), c.id.desc())
             .limit(1)
             for state in (RunState.SUCCEEDED, RunState.CACHED)
         )
 
-    def find_cached(self, cache_key: str) -> RunRecord | None:
+    def find_cached(self, cache_key: str) -> CacheHit | None:
         with self.engine.connect() as conn:
             for query in self._find_cached_queries:
-                row = conn.execute(query, {"cache_key": cache_key}).mappings().first()
+                row = conn.execute(query, {"cache_key": cache_key}).first()
                 if row is not None:
-                    break
-        return None if row is None else _run_from_row(row)
+                    return CacheHit(row[0], row[1])
+        return None
 
     # -- artifacts, logs, metrics, notes -----------------------------------------------------
 
@@ -397,106 +415,3 @@ def _tags_text(tags: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     for syntax in ('", "', '["', '"]', "[]"):
         text = sa.func.replace(text, syntax, "\x1f")
     return text
-
-
-def _unique(artifacts: Sequence[ArtifactRecord]) -> list[ArtifactRecord]:
-    """The first record of each artifact (records are written once: the first one wins)."""
-    first: dict[str, ArtifactRecord] = {}
-    for artifact in artifacts:
-        first.setdefault(artifact.id, artifact)
-    return list(first.values())
-
-
-def _latest(runs: Sequence[RunRecord]) -> list[RunRecord]:
-    return list({r.id: r for r in runs}.values())
-
-
-def _artifact_row(artifact: ArtifactRecord) -> dict[str, Any]:
-    return {
-        "id": artifact.id,
-        "type_name": artifact.type_name,
-        "size": artifact.size,
-        "summary": artifact.summary,
-        "created_at": artifact.created_at,
-    }
-
-
-def _log_row(chunk: LogChunk) -> dict[str, Any]:
-    return {
-        "run_id": chunk.run_id,
-        "stream": chunk.stream,
-        "text": chunk.text,
-        "created_at": chunk.created_at,
-    }
-
-
-def _optional_dict(value: Any) -> dict[str, Any] | None:
-    return None if value is None else dataclasses.asdict(value)
-
-
-def _run_row(run: RunRecord) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "root_id": run.root_id,
-        "parent_id": run.parent_id,
-        "function": run.function,
-        "name": run.name,
-        "state": run.state.value,
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "ended_at": run.ended_at,
-        "tags": list(run.tags),
-        "inputs": {name: [ref.artifact_id, list(ref.sources)] for name, ref in run.inputs.items()},
-        "output_id": run.output_id,
-        "cache_key": run.cache_key,
-        "cached_from": run.cached_from,
-        "code_version": run.code_version,
-        "resources": {
-            "cpus": run.resources.cpus,
-            "gpus": run.resources.gpus,
-            "memory_bytes": run.resources.memory_bytes,
-        },
-        "attempts": run.attempts,
-        "error": _optional_dict(run.error),
-        "runner_id": run.runner_id,
-        "executor": run.executor,
-        "user": run.user,
-        "git": _optional_dict(run.git),
-        "launch": None
-        if run.launch is None
-        else {**dataclasses.asdict(run.launch), "argv": list(run.launch.argv)},
-        "cancel_requested": run.cancel_requested,
-    }
-
-
-def _run_from_row(row: Any) -> RunRecord:
-    launch = row["launch"]
-    return RunRecord(
-        id=row["id"],
-        root_id=row["root_id"],
-        parent_id=row["parent_id"],
-        function=row["function"],
-        name=row["name"],
-        state=RunState(row["state"]),
-        created_at=row["created_at"],
-        tags=tuple(row["tags"] or ()),
-        inputs={name: InputRef(ref[0], tuple(ref[1])) for name, ref in (row["inputs"] or {}).items()},
-        output_id=row["output_id"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        cache_key=row["cache_key"],
-        cached_from=row["cached_from"],
-        code_version=row["code_version"],
-        source=row["source"] or "",
-        docstring=row["docstring"],
-        resources=Resources(**row["resources"]),
-        attempts=row["attempts"],
-        error=ErrorInfo(**row["error"]) if row["error"] else None,
-        runner_id=row["runner_id"],
-        executor=row["executor"],
-        user=row["user"],
-        git=GitInfo(**row["git"]) if row["git"] else None,
-        launch=LaunchSpec(**{**launch, "argv": tuple(launch["argv"])}) if launch else None,
-        cancel_requested=bool(row["cancel_requested"]),
-        updated_at=row["updated_at"],
-    )

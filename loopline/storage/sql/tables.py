@@ -64,7 +64,7 @@ runs = sa.Table(
     sa.Column("tags", sa.JSON(), nullable=False),
     sa.Column("inputs", sa.JSON(), nullable=False),
     sa.Column("output_id", sa.String(64)),
-    sa.Column("cache_key", sa.String(64), index=True),
+    sa.Column("cache_key", sa.String(64)),
     sa.Column("cached_from", sa.String(64)),
     sa.Column("code_version", sa.String(64), nullable=False),
     sa.Column("resources", sa.JSON(), nullable=False),
@@ -81,6 +81,8 @@ runs = sa.Table(
     sa.Index("ix_runs_state_created", "state", "created_at"),
     sa.Index("ix_runs_parent_created", "parent_id", "created_at"),
     sa.Index("ix_runs_updated", "updated_at"),
+    # A cache lookup is one seek, however many runs reused a result (each hit adds a CACHED run).
+    sa.Index("ix_runs_cache_key_state", "cache_key", "state"),
 )
 
 code_versions = sa.Table(
@@ -143,4 +145,14 @@ runners = sa.Table(
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
     sa.Column("stopped_at", UTCDateTime()),
+)
+
+# Small artifacts' bytes, beside the metadata when the large ones live on an object store
+# (`loopline.storage.values`; a local artifact folder keeps the same table in its own file).
+artifact_values = sa.Table(
+    "artifact_values",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+    sa.Column("written_at", sa.Float(), nullable=False),
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-# The continuous-learning and loop tables join `metadata` on import: autogenerate must see them.
+# The continuous-learning and team tables join `metadata` on import: autogenerate must see them.
 import loopline.storage.sql.cl_tables
-import loopline.storage.sql.loop_tables  # noqa: F401
+import loopline.storage.sql.team_tables  # noqa: F401
 from loopline.storage.sql.database import create_sql_engine
 from loopline.storage.sql.tables import metadata
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import loopline.storage.sql.loop_tables  # puts these tables on `metadata` for schema comparisons
+import loopline.storage.sql.cl_tables  # puts these tables on `metadata` for schema comparisons
 import loopline.storage.sql.tables
 
 revision = "0003"

@@ -1,0 +1,130 @@
+"""`/api/v1/artifacts/{id}`: an artifact's display summary, and its stored value for download.
+
+Ids must be 64 hex digits before anything touches the store, so no path can be smuggled in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response, StreamingResponse
+
+from loopline.server.rendering.figures import (
+    FIGURE_TYPES,
+    PLOTLY_FIGURE,
+    FigureUnavailable,
+    figure_svg,
+    plotly_json,
+)
+from loopline.server.schemas.artifacts import ArtifactOut
+from loopline.server.schemas.common import ErrorOut
+from loopline.server.state import ServerState, server_state
+from loopline.storage.artifacts import check_artifact_id, load_value
+
+router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses={404: {"model": ErrorOut}})
+State = Annotated[ServerState, Depends(server_state)]
+CHUNK = 1 << 20
+T = TypeVar("T")
+
+
+@router.get(
+    "/{artifact_id}", response_model=ArtifactOut, summary="An artifact's type, size and display summary"
+)
+def get_artifact(artifact_id: str, state: State) -> ArtifactOut:
+    return ArtifactOut.model_validate(state.metadata.get_artifact(check_artifact_id(artifact_id)))
+
+
+@router.get(
+    "/{artifact_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}, "text/csv": {}}}, 400: {"model": ErrorOut}},
+    summary="The stored value: Loopline's encoded bytes (raw), or CSV / .npy / JSON for tables, arrays and plain data",
+)
+async def download(
+    artifact_id: str, state: State, format: Annotated[str, Query(pattern="^(raw|csv|npy|json)$")] = "raw"
+) -> Response:
+    record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
+    short = artifact_id[:12]
+    if format == "raw":
+        reader = await asyncio.to_thread(state.artifacts.open, artifact_id)
+        return StreamingResponse(
+            _chunks(reader),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{short}.loopline"',
+                "Content-Length": str(record.size),
+            },
+        )
+    value = await asyncio.to_thread(load_value, artifact_id, state.artifacts)
+    body, media, suffix = _convert(value, format)
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{short}.{suffix}"'}
+    )
+
+
+def _chunks(reader: Any) -> Iterator[bytes]:
+    try:
+        while chunk := reader.read(CHUNK):
+            yield chunk
+    finally:
+        reader.close()
+
+
+def _convert(value: Any, format: str) -> tuple[bytes, str, str]:
+    if format == "csv" and hasattr(value, "to_csv"):
+        return value.to_csv().encode(), "text/csv", "csv"
+    if format == "npy" and type(value).__module__ == "numpy" and hasattr(value, "shape"):
+        import numpy as np
+
+        out = io.BytesIO()
+        np.save(out, value, allow_pickle=False)
+        return out.getvalue(), "application/octet-stream", "npy"
+    if format == "json":
+        try:
+            return json.dumps(value, allow_nan=False).encode(), "application/json", "json"
+        except (TypeError, ValueError):
+            pass
+    raise HTTPException(
+        400, f"this artifact ({type(value).__name__}) cannot be downloaded as {format}; use format=raw"
+    )
+
+
+@router.get(
+    "/{artifact_id}/figure",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, 400: {"model": ErrorOut}},
+    summary="A stored matplotlib or plotly figure, drawn as SVG",
+)
+async def figure(artifact_id: str, state: State) -> Response:
+    svg = await _drawn(artifact_id, state, FIGURE_TYPES, "a figure", figure_svg)
+    return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": "script-src 'none'"})
+
+
+@router.get(
+    "/{artifact_id}/plotly",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, 400: {"model": ErrorOut}},
+    summary="A stored plotly figure as plotly.js draws it (data and layout)",
+)
+async def plotly_figure(artifact_id: str, state: State) -> Response:
+    body = await _drawn(artifact_id, state, (PLOTLY_FIGURE,), "a plotly figure", plotly_json)
+    return Response(body, media_type="application/json")
+
+
+async def _drawn(
+    artifact_id: str, state: ServerState, types: tuple[str, ...], what: str, draw: Callable[[Any], T]
+) -> T:
+    """A stored figure of one of `types`, drawn by `draw` (off the event loop); 400 otherwise."""
+    record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
+    if not (isinstance(record.summary, dict) and record.summary.get("type") in types):
+        raise HTTPException(400, f"artifact {artifact_id[:12]} is a {record.type_name}, not {what}")
+    value = await asyncio.to_thread(load_value, artifact_id, state.artifacts)
+    try:
+        return await asyncio.to_thread(draw, value)
+    except FigureUnavailable as exc:
+        raise HTTPException(400, str(exc)) from exc

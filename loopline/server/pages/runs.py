@@ -1,0 +1,301 @@
+"""The runs pages: the list of runs (filtered, paged, nested runs unfolded on demand) and one run's
+page with its pipeline's graph and tree, its panel's tabs, and the fragments they refresh."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from loopline.core.records import ArtifactRecord, RunFilter, RunRecord, RunState
+from loopline.errors import ArtifactNotFoundError
+from loopline.server import queries
+from loopline.server.pages.render import render
+from loopline.server.rendering.charts import metric_chart
+from loopline.server.rendering.graph_layout import Layout, layout
+from loopline.server.rendering.graph_svg import render_graph
+from loopline.server.rendering.markdown import render_markdown
+from loopline.server.state import ServerState, server_state
+
+router = APIRouter(include_in_schema=False)
+State = Annotated[ServerState, Depends(server_state)]
+PAGE_SIZE = 50
+FANOUT_LIST = 300
+TABS = ("overview", "io", "logs", "metrics", "source", "notes")
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/runs", status_code=307)
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RunsQuery:
+    q: str | None
+    states: tuple[str, ...]
+    tag: str | None
+    pipeline: str | None
+    nested: bool
+    cursor: str | None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.q or self.states or self.tag or self.pipeline or self.nested)
+
+    def filter(self) -> RunFilter:
+        return queries.run_filter(
+            states=[RunState(s) for s in self.states],
+            search=self.q,
+            tags=[self.tag] if self.tag else [],
+            pipeline=self.pipeline,
+            root_only=not self.nested,
+        )
+
+    def url(self, cursor: str | None) -> str:
+        params: list[tuple[str, str]] = [
+            ("q", self.q or ""),
+            ("tag", self.tag or ""),
+            ("pipeline", self.pipeline or ""),
+        ]
+        params += [("state", s) for s in self.states]
+        params += [("nested", "1")] if self.nested else []
+        params += [("cursor", cursor)] if cursor else []
+        return "/runs?" + urlencode([(k, v) for k, v in params if v])
+
+
+def runs_query(
+    q: Annotated[str | None, Query(max_length=512)] = None,
+    state: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
+    tag: Annotated[str | None, Query(max_length=256)] = None,
+    pipeline: Annotated[str | None, Query(max_length=512)] = None,
+    nested: bool = False,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> RunsQuery:
+    valid = {s.value for s in RunState}
+    return RunsQuery(
+        q or None,
+        tuple(s for s in state if s in valid),
+        tag or None,
+        pipeline or None,
+        nested,
+        cursor or None,
+    )
+
+
+Filters = Annotated[RunsQuery, Depends(runs_query)]
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, state: State, f: Filters) -> HTMLResponse:
+    page = state.metadata.list_runs(f.filter(), limit=PAGE_SIZE, cursor=f.cursor)
+    return render(
+        request,
+        "runs.html",
+        nav="runs",
+        f=f,
+        nested=f.nested,
+        runs=page.runs,
+        expandable=True,
+        depth=0,
+        total=state.metadata.count_runs(f.filter()),
+        all_states=[s.value for s in RunState],
+        pipelines=[p.stats.function for p in queries.pipelines(state.metadata, recent=1)],
+        next_url=f.url(page.next_cursor) if page.next_cursor else None,
+        first_url=f.url(None),
+    )
+
+
+@router.get("/fragments/runs", response_class=HTMLResponse)
+def runs_rows(request: Request, state: State, f: Filters) -> HTMLResponse:
+    page = state.metadata.list_runs(f.filter(), limit=PAGE_SIZE, cursor=f.cursor)
+    return render(request, "runs_rows.html", runs=page.runs, expandable=True, depth=0)
+
+
+@router.get("/fragments/children/{run_id}", response_class=HTMLResponse)
+def children_rows(
+    request: Request, run_id: str, state: State, depth: Annotated[int, Query(ge=1, le=50)] = 1
+) -> HTMLResponse:
+    children = state.metadata.list_runs(RunFilter(parent_id=run_id), limit=500).runs
+    children.sort(key=lambda r: (r.created_at, r.id))
+    return render(request, "runs_rows.html", runs=children, expandable=True, depth=depth)
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+def _artifacts(state: ServerState, run: RunRecord) -> dict[str, ArtifactRecord]:
+    ids = [ref.artifact_id for ref in run.inputs.values()] + ([run.output_id] if run.output_id else [])
+    found = {}
+    for artifact_id in ids:
+        try:
+            found[artifact_id] = state.metadata.get_artifact(artifact_id)
+        except ArtifactNotFoundError:
+            pass
+    return found
+
+
+def metric_charts(state: ServerState, run_id: str) -> list[str]:
+    by_name: dict[str, list[Any]] = collections.defaultdict(list)
+    for point in state.metadata.read_metrics(run_id=run_id):
+        by_name[point.name].append(point)
+    return [metric_chart(name, points) for name, points in by_name.items()]
+
+
+def rendered_notes(state: ServerState, run_id: str) -> list[dict[str, Any]]:
+    return [
+        {"author": n.author, "created_at": n.created_at, "html": render_markdown(n.body)}
+        for n in state.metadata.notes(run_id)
+    ]
+
+
+def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str) -> dict[str, Any]:
+    charts = metric_charts(state, run.id)
+    can_rerun = state.config.settings is not None and root.launch is not None
+    reason = (
+        "this server cannot start workers"
+        if state.config.settings is None
+        else "no launch spec was recorded for this pipeline"
+    )
+    return {
+        "run": run,
+        "root": root,
+        "tab": tab if tab in TABS else "overview",
+        "artifacts": _artifacts(state, run),
+        "notes": rendered_notes(state, run.id),
+        "charts": charts,
+        "metric_count": len(charts),
+        "children_count": state.metadata.count_runs(RunFilter(parent_id=run.id)),
+        "can_rerun": can_rerun,
+        "rerun_reason": "" if can_rerun else reason,
+    }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _names(value: str | None) -> set[str]:
+    return {v for v in (value or "").split(",") if v}
+
+
+def graph_context(
+    state: ServerState, root: RunRecord, selected: str, opened: set[str], closed: set[str]
+) -> dict[str, Any]:
+    runs = state.pipeline_runs(root.id)
+    drawn: Layout = layout(runs, root.id, opened=opened, closed=closed)
+    children: dict[str, list[RunRecord]] = collections.defaultdict(list)
+    by_id = {r.id: r for r in runs}
+    for run in sorted(runs, key=lambda r: (r.created_at, r.id)):
+        if run.parent_id:
+            children[run.parent_id].append(run)
+    open_path, current = set(), by_id.get(selected)
+    while current is not None:
+        open_path.add(current.id)
+        current = by_id.get(current.parent_id) if current.parent_id else None
+    shown = sum(1 for b in drawn.boxes if b.kind != "group")
+    groups = len(drawn.boxes) - shown
+    return {
+        "graph_svg": render_graph(drawn, selected),
+        "graph_caption": f"{_count(drawn.total_runs, 'run')} drawn as {_count(shown, 'node')} in {_count(groups, 'group')}",
+        "total_runs": drawn.total_runs,
+        "children": children,
+        "tree_root": by_id.get(root.id, root),
+        "open_path": open_path,
+        "selected": selected,
+        "opened": sorted(opened),
+        "closed": sorted(closed),
+    }
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(
+    request: Request,
+    run_id: str,
+    state: State,
+    tab: str = "overview",
+    open: Annotated[str | None, Query(max_length=20_000)] = None,
+    closed: Annotated[str | None, Query(max_length=20_000)] = None,
+) -> HTMLResponse:
+    run = state.metadata.get_run(run_id)
+    root = run if run.parent_id is None else state.metadata.get_run(run.root_id)
+    context = graph_context(state, root, run.id, _names(open), _names(closed))
+    return render(request, "run.html", nav="runs", **context, **panel_context(state, run, root, tab))
+
+
+@router.get("/fragments/panel/{run_id}", response_class=HTMLResponse)
+def panel(request: Request, run_id: str, state: State, tab: str = "overview") -> HTMLResponse:
+    run = state.metadata.get_run(run_id)
+    root = run if run.parent_id is None else state.metadata.get_run(run.root_id)
+    return render(request, "panel.html", **panel_context(state, run, root, tab))
+
+
+@router.get("/fragments/graph/{run_id}", response_class=HTMLResponse)
+def graph_fragment(
+    request: Request,
+    run_id: str,
+    state: State,
+    selected: Annotated[str | None, Query(max_length=64)] = None,
+    open: Annotated[str | None, Query(max_length=20_000)] = None,
+    closed: Annotated[str | None, Query(max_length=20_000)] = None,
+) -> HTMLResponse:
+    root = state.metadata.get_run(state.metadata.get_run(run_id).root_id)
+    context = graph_context(state, root, selected or run_id, _names(open), _names(closed))
+    svg, caption = context["graph_svg"], context["graph_caption"]
+    return HTMLResponse(
+        svg,
+        headers={"X-Graph-Caption": caption.encode("ascii", "replace").decode(), "Cache-Control": "no-store"},
+    )
+
+
+@router.get("/fragments/tree/{run_id}", response_class=HTMLResponse)
+def tree_fragment(
+    request: Request, run_id: str, state: State, selected: Annotated[str | None, Query(max_length=64)] = None
+) -> HTMLResponse:
+    root = state.metadata.get_run(state.metadata.get_run(run_id).root_id)
+    return render(request, "tree.html", **graph_context(state, root, selected or run_id, set(), set()))
+
+
+@router.get("/fragments/fanout", response_class=HTMLResponse)
+def fanout(
+    request: Request,
+    state: State,
+    parent_id: Annotated[str, Query(max_length=64)],
+    function: Annotated[str, Query(max_length=512)],
+) -> HTMLResponse:
+    parent = state.metadata.get_run(parent_id)
+    members = [
+        r for r in state.pipeline_runs(parent.root_id) if r.parent_id == parent_id and r.function == function
+    ]
+    order = {s: i for i, s in enumerate(["failed", "running", "retrying", "waiting", "ready", "created"])}
+    members.sort(key=lambda r: (order.get(r.state.value, 99), r.created_at, r.id))
+    states = collections.Counter(r.state.value for r in members).most_common()
+    name = members[0].name if members else function.rsplit(".", 1)[-1]
+    return render(
+        request,
+        "fanout.html",
+        runs=members[:FANOUT_LIST],
+        total=len(members),
+        states=states,
+        name=name,
+        function=function,
+        parent_id=parent_id,
+    )
+
+
+@router.get("/fragments/metrics/{run_id}", response_class=HTMLResponse)
+def metrics_fragment(request: Request, run_id: str, state: State) -> HTMLResponse:
+    state.metadata.get_run(run_id)
+    return render(request, "metrics.html", charts=metric_charts(state, run_id))
+
+
+@router.get("/fragments/notes/{run_id}", response_class=HTMLResponse)
+def notes_fragment(request: Request, run_id: str, state: State) -> HTMLResponse:
+    state.metadata.get_run(run_id)
+    return render(request, "notes.html", notes=rendered_notes(state, run_id))

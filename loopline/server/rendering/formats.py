@@ -1,0 +1,62 @@
+"""Values as pages write them: numbers, table cells, sizes, durations and moments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m {int(seconds % 60):02d}s"
+    return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60):02d}m"
+
+
+def moment(when: dt.datetime | None) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
+
+
+def filesize(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def cell(value: Any) -> str:
+    """A table cell: missing values (None, NaN) read NaN; numbers compactly."""
+    if value is None or value == "nan":
+        return "NaN"
+    return number(value)
+
+
+def sortkey(value: Any) -> str:
+    """What a sortable column sorts by: numbers as numbers, missing values last (empty)."""
+    if value is None or value == "nan" or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(float(value))
+    return str(value)

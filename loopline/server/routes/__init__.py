@@ -1,1 +1,0 @@
-"""The server's routers, one module per resource; `create_app` includes them explicitly."""
