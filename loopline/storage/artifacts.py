@@ -81,6 +81,22 @@ class VerifyingReader:
         self.close()
 
 
+def verified_chunks(reader: ArtifactReader, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The reader's bytes in chunks of up to `chunk`, in flat memory, holding the last one back
+    until the whole stream matches its hash: a corrupt artifact raises ArtifactCorruptedError
+    before its final bytes go out (a streamed HTTP response is then cut short, never completed)."""
+    try:
+        held = reader.read(chunk)
+        while following := reader.read(chunk):
+            yield held
+            held = following
+        reader.verify()
+        if held:
+            yield held
+    finally:
+        reader.close()
+
+
 _HASH_FIRST_BYTES = 256 * 1024
 
 

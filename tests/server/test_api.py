@@ -128,7 +128,7 @@ def test_graph_collapses_a_fan_out_to_one_node(http: httpx.Client, seeded: Seede
     assert graph["total_runs"] == 1002
     fanout = [n for n in graph["nodes"] if n["kind"] == "fanout"]
     assert [(n["label"], n["count"], n["states"]) for n in fanout] == [
-        ("inc \u00d71000", 1000, {"succeeded": 1000})
+        ("inc \u00d71,000", 1000, {"succeeded": 1000})
     ]
     total = next(n for n in graph["nodes"] if n["label"] == "total")
     assert {"source": fanout[0]["id"], "target": total["id"], "count": 1000} in graph["edges"]

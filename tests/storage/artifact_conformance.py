@@ -11,7 +11,7 @@ import pytest
 
 from loopline.core.serialization import Blob, Encoded, encode
 from loopline.errors import ArtifactCorruptedError, ArtifactNotFoundError
-from loopline.storage.artifacts import load_value, store_value
+from loopline.storage.artifacts import load_value, store_value, verified_chunks
 from loopline.storage.base import ArtifactStore
 
 BAD_IDS = {
@@ -136,6 +136,20 @@ class ArtifactStoreConformance:
         self.corrupt(store, record.id, self.read_all(store, record.id)[:-100])
         with pytest.raises(ArtifactCorruptedError, match=record.id):
             load_value(record.id, store)
+
+    def test_streamed_chunks_hold_back_the_end_of_a_corrupt_artifact(self, store: ArtifactStore) -> None:
+        record = store_value(b"0123456789" * 1000, store)
+        data = self.read_all(store, record.id)
+        self.corrupt(store, record.id, data[:-5] + b"XXXXX")
+        received = bytearray()
+        with pytest.raises(ArtifactCorruptedError, match=record.id):
+            for chunk in verified_chunks(store.open(record.id), chunk=1024):
+                received += chunk
+        assert len(received) < len(data)
+
+    def test_streamed_chunks_of_a_sound_artifact_are_its_bytes(self, store: ArtifactStore) -> None:
+        record = store_value(b"0123456789" * 1000, store)
+        assert b"".join(verified_chunks(store.open(record.id), chunk=1024)) == self.read_all(store, record.id)
 
     def test_verify_reads_what_is_left(self, store: ArtifactStore) -> None:
         artifact_id = store.put(encode(b"abc" * 1000))

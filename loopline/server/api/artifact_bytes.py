@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import mmap
 import tempfile
-from collections.abc import Iterator
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -21,13 +20,12 @@ from loopline.core.hashing import new_hasher
 from loopline.core.serialization import Blob, Encoded
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.state import ServerState, server_state
-from loopline.storage.artifacts import check_artifact_id
+from loopline.storage.artifacts import check_artifact_id, verified_chunks
 from loopline.storage.remote.artifacts import WRITTEN_AT_HEADER
 from loopline.storage.remote.client import unframe_values
 
 router = APIRouter(prefix="/api/v1/artifacts", tags=["team"], responses={404: {"model": ErrorOut}})
 State = Annotated[ServerState, Depends(server_state)]
-CHUNK = 1 << 20
 SPOOL = 8 << 20  # bodies up to this size stay in memory while they are checked
 IDS_PAGE = 1000
 
@@ -99,15 +97,7 @@ def _store(spool: IO[bytes], size: int, state: ServerState) -> str:
 )
 def artifact_bytes(artifact_id: str, state: State) -> StreamingResponse:
     reader = state.artifacts.open(check_artifact_id(artifact_id))
-    return StreamingResponse(_chunks(reader), media_type="application/octet-stream")
-
-
-def _chunks(reader: Any) -> Iterator[bytes]:
-    try:
-        while chunk := reader.read(CHUNK):
-            yield chunk
-    finally:
-        reader.close()
+    return StreamingResponse(verified_chunks(reader), media_type="application/octet-stream")
 
 
 @router.delete("/{artifact_id}", summary="Delete an artifact's bytes (garbage collection; admins)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -24,11 +24,10 @@ from loopline.server.rendering.figures import (
 from loopline.server.schemas.artifacts import ArtifactOut
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.state import ServerState, server_state
-from loopline.storage.artifacts import check_artifact_id, load_value
+from loopline.storage.artifacts import check_artifact_id, load_value, verified_chunks
 
 router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses={404: {"model": ErrorOut}})
 State = Annotated[ServerState, Depends(server_state)]
-CHUNK = 1 << 20
 T = TypeVar("T")
 
 
@@ -51,9 +50,11 @@ async def download(
     record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
     short = artifact_id[:12]
     if format == "raw":
+        # Checked whole before the status goes out, so a corrupt file answers 409, not 200.
+        await asyncio.to_thread(_verify, state, artifact_id)
         reader = await asyncio.to_thread(state.artifacts.open, artifact_id)
         return StreamingResponse(
-            _chunks(reader),
+            verified_chunks(reader),
             media_type="application/octet-stream",
             headers={
                 "Content-Disposition": f'attachment; filename="{short}.loopline"',
@@ -67,10 +68,10 @@ async def download(
     )
 
 
-def _chunks(reader: Any) -> Iterator[bytes]:
+def _verify(state: ServerState, artifact_id: str) -> None:
+    reader = state.artifacts.open(artifact_id)
     try:
-        while chunk := reader.read(CHUNK):
-            yield chunk
+        reader.verify()
     finally:
         reader.close()
 

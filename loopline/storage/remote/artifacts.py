@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from loopline.core.hashing import digest_chunks
 from loopline.core.serialization import Encoded
-from loopline.errors import ArtifactNotFoundError, ServerUnavailableError
+from loopline.errors import ArtifactCorruptedError, ArtifactNotFoundError, ServerUnavailableError
 from loopline.storage.artifacts import SERVER_SCHEME, VerifyingReader, check_artifact_id, is_artifact_id
 from loopline.storage.base import ArtifactReader
 from loopline.storage.remote.client import ServerConnection
@@ -74,7 +74,9 @@ class HttpArtifactStore:
             raise ArtifactNotFoundError(
                 f"artifact {artifact_id} is not on the server at {self.connection.url}"
             )
-        chunks = self.connection.stream(f"{self._path(artifact_id)}/bytes")
+        chunks = _cut_short_is_corrupt(
+            self.connection.stream(f"{self._path(artifact_id)}/bytes"), artifact_id
+        )
         return VerifyingReader(_ChunkStream(chunks), artifact_id, self.url)  # type: ignore[arg-type]
 
     def exists(self, artifact_id: str) -> bool:
@@ -123,6 +125,18 @@ def open_server_artifacts(url: str, api_key: str | None) -> HttpArtifactStore:
 
 def _chunks(encoded: Encoded) -> Iterator[bytes]:
     yield from encoded.chunks()  # type: ignore[misc]  # memoryviews go to the socket as they are
+
+
+def _cut_short_is_corrupt(chunks: Iterator[bytes], artifact_id: str) -> Iterator[bytes]:
+    """The server cuts an artifact's bytes short when its copy no longer matches the hash."""
+    try:
+        yield from chunks
+    except ServerUnavailableError as error:
+        raise ArtifactCorruptedError(
+            f"artifact {artifact_id} could not be read whole: {error}. The server does this when its "
+            "copy no longer matches the hash (its log names the file; rerun the step that produced it "
+            "with `loopline run --no-cache ...`), or when it went away mid-transfer (then try again)"
+        ) from None
 
 
 class _ChunkStream:

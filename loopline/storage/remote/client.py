@@ -210,7 +210,12 @@ class ServerConnection:
             if not response.is_success:
                 response.read()
                 raise self._refusal(response, "GET", path)
-            yield from response.iter_bytes(1 << 20)
+            try:
+                yield from response.iter_bytes(1 << 20)
+            except httpx.TransportError as error:
+                raise ServerUnavailableError(
+                    f"the Loopline server at {self.url} stopped sending {path} before its end ({_reason(error)})"
+                ) from None
         finally:
             response.close()
 
