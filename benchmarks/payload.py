@@ -1,6 +1,6 @@
 """L3: a 100 MiB float64 array of fresh random data through 3 steps (make, transform, total).
 
-    python -m benchmarks.payload [--no-sematic]
+    python -m benchmarks.payload [--no-sematic] [--mib 2048 --rounds 1]
 
 Each configuration runs in fresh child processes (a warm-up and a counted run each, 3 rounds,
 taking turns), which report their times and peak RSS (ru_maxrss). The reference is the same
@@ -124,7 +124,7 @@ def hash_cell() -> Cell:
     return {"framework": "machine", "workload": "hash", "seconds": seconds, "mib": PAYLOAD_MIB}
 
 
-def run(sematic: Any = None, *, loopline: bool = True) -> list[Cell]:
+def run(sematic: Any = None, *, loopline: bool = True, rounds: int = RUNS) -> list[Cell]:
     """Each configuration in fresh child processes; `sematic` is a SematicPeer with its server up.
     `loopline=False` runs Sematic's configurations alone.
 
@@ -133,7 +133,7 @@ def run(sematic: Any = None, *, loopline: bool = True) -> list[Cell]:
     weighs on both sides of the ratio. A configuration's peak RSS is the largest of its 3."""
     cells = []
     rounds = []
-    for round_number in range(RUNS if loopline else 0):
+    for round_number in range(rounds if loopline else 0):
         progress(f"L3 round {round_number + 1}: {', '.join(CONFIGS)}")
         rounds.append(
             [run_child(module_command("benchmarks.payload", "--cell", config)) for config in CONFIGS]
@@ -195,15 +195,20 @@ def table(cells: list[Cell]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from benchmarks.workloads import PAYLOAD_MIB
+
     parser = argparse.ArgumentParser(prog="python -m benchmarks.payload", description=__doc__.split("\n")[0])
     parser.add_argument("--cell", choices=(*CONFIGS, "hash"), help=argparse.SUPPRESS)
     parser.add_argument("--no-sematic", action="store_true", help="Loopline and plain numpy only")
+    parser.add_argument("--mib", type=int, default=PAYLOAD_MIB, help="the array's size (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=RUNS, help="rounds of turns (default %(default)s)")
     args = parser.parse_args(argv)
+    os.environ["LOOPLINE_BENCH_PAYLOAD_MIB"] = str(args.mib)  # read by the child processes
     if args.cell:
         emit(hash_cell() if args.cell == "hash" else loopline_cell(args.cell))
         return
     if args.no_sematic:
-        cells = run()
+        cells = run(rounds=args.rounds)
     else:
         from benchmarks.sematic_peer import SematicPeer, ensure_venv
 
@@ -212,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{problem} (use --no-sematic to measure Loopline alone)")
         peer = SematicPeer()
         with peer.server():
-            cells = run(peer)
+            cells = run(peer, rounds=args.rounds)
     print(table(cells))
     print(hash_table(cells))
 

@@ -15,6 +15,7 @@ parameter here. `benchmarks/peers/sematic_cells.py` holds the same workloads for
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -22,7 +23,8 @@ import numpy as np
 
 import loopline
 
-PAYLOAD_MIB = 100
+# L3's array size; `python -m benchmarks.payload --mib N` sets it for its child processes.
+PAYLOAD_MIB = int(os.environ.get("LOOPLINE_BENCH_PAYLOAD_MIB", "100"))
 PARALLEL_STEPS = 8
 
 
