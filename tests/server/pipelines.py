@@ -118,3 +118,16 @@ def plot(points: int) -> object:
     figure = Figure(figsize=(4, 3))
     figure.subplots().plot(range(points), [x * x for x in range(points)])
     return figure
+
+
+@loopline.func
+def picky(i: int, label: str) -> int:
+    if i % 4 == 3:
+        raise ValueError(f"{i} is unlucky\nsecond line")
+    return i
+
+
+@loopline.func
+def picky_fan(n: int) -> int:
+    """A fan-out some of whose calls fail: they differ by `i` and `label`, and share `n`."""
+    return total([picky(i, f"case-{i}") for i in range(n)])

@@ -248,3 +248,14 @@ def test_an_opened_group_draws_within_the_budget_too() -> None:
     drawn = layout(runs, root.id, opened={shard.id}, budget=30)
     assert next(b for b in drawn.boxes if b.key == shard.id).kind == "group"
     assert len(drawn.boxes) <= 30 + 1
+
+
+def test_a_fan_out_node_names_its_most_urgent_states_in_whole_words_and_all_in_its_tooltip() -> None:
+    root = run("root")
+    states = (
+        [RunState.SUCCEEDED] * 116 + [RunState.CANCELLED] * 3 + [RunState.FAILED] + [RunState.RUNNING] * 2
+    )
+    parts = [run("part", root, state=state) for state in states]
+    svg = render_graph(layout([root, *parts], root.id), root.id)
+    assert ">1 failed, 2 running +2</text>" in svg
+    assert "<title>1 failed, 2 running, 3 cancelled, 116 succeeded: sibling calls" in svg

@@ -16,9 +16,11 @@ from loopline.errors import ArtifactNotFoundError
 from loopline.server import queries
 from loopline.server.pages.render import render
 from loopline.server.rendering.charts import metric_chart
+from loopline.server.rendering.formats import brief
 from loopline.server.rendering.graph_layout import Layout, layout
 from loopline.server.rendering.graph_svg import render_graph
 from loopline.server.rendering.markdown import render_markdown
+from loopline.server.rendering.states import shown_counts, urgency
 from loopline.server.state import ServerState, server_state
 
 router = APIRouter(include_in_schema=False)
@@ -273,20 +275,69 @@ def fanout(
     members = [
         r for r in state.pipeline_runs(parent.root_id) if r.parent_id == parent_id and r.function == function
     ]
-    order = {s: i for i, s in enumerate(["failed", "running", "retrying", "waiting", "ready", "created"])}
-    members.sort(key=lambda r: (order.get(r.state.value, 99), r.created_at, r.id))
-    states = collections.Counter(r.state.value for r in members).most_common()
+    members.sort(key=lambda r: (urgency(r.state.value), r.created_at, r.id))
+    shown = members[:FANOUT_LIST]
+    varying = _varying_inputs(members)
+    briefs = _input_briefs(state, shown, varying)
     name = members[0].name if members else function.rsplit(".", 1)[-1]
     return render(
         request,
         "fanout.html",
-        runs=members[:FANOUT_LIST],
+        rows=[
+            FanoutRow(
+                run,
+                [(name, briefs[run.inputs[name].artifact_id]) for name in varying],
+                _first_line(state, run),
+            )
+            for run in shown
+        ],
         total=len(members),
-        states=states,
+        states=shown_counts(collections.Counter(r.state.value for r in members)),
         name=name,
         function=function,
         parent_id=parent_id,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class FanoutRow:
+    run: RunRecord
+    inputs: list[tuple[str, str]]  # the inputs that tell this call from its siblings, briefly
+    error: str  # the first line of its error, or ""
+
+
+VARYING_SHOWN = 3
+
+
+def _varying_inputs(runs: list[RunRecord]) -> list[str]:
+    """The names of the inputs whose values differ between the runs (at most VARYING_SHOWN)."""
+    names = {name for run in runs for name in run.inputs}
+    varying = [
+        name
+        for name in sorted(names)
+        if all(name in run.inputs for run in runs) and len({run.inputs[name].artifact_id for run in runs}) > 1
+    ]
+    return varying[:VARYING_SHOWN]
+
+
+def _input_briefs(state: ServerState, runs: list[RunRecord], names: list[str]) -> dict[str, str]:
+    ids = {run.inputs[name].artifact_id for run in runs for name in names}
+    briefs = {}
+    for artifact_id in ids:
+        try:
+            briefs[artifact_id] = brief(state.metadata.get_artifact(artifact_id).summary)
+        except ArtifactNotFoundError:
+            briefs[artifact_id] = artifact_id[:8]
+    return briefs
+
+
+def _first_line(state: ServerState, run: RunRecord) -> str:
+    """The first line of a failed run's error (the pipeline's outline leaves errors out)."""
+    error = state.metadata.get_run(run.id).error if run.state is RunState.FAILED else None
+    if error is None:
+        return ""
+    message = error.message.strip().splitlines()
+    return f"{error.type}: {message[0]}" if message else error.type
 
 
 @router.get("/fragments/metrics/{run_id}", response_class=HTMLResponse)

@@ -60,3 +60,27 @@ def sortkey(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(float(value))
     return str(value)
+
+
+BRIEF = 40  # characters
+
+
+def brief(summary: Any) -> str:
+    """A value in a few words, from its summary: `3`, `'sgd'`, `list of 12`, `ndarray 64\u00d764 float32`."""
+    if not isinstance(summary, dict):
+        return "?"
+    kind = summary.get("kind")
+    if kind == "none":
+        return "None"
+    if kind in ("bool", "int", "float", "datetime"):
+        text = number(summary.get("value"))
+    elif kind in ("str", "enum"):
+        text = repr(summary.get("value", ""))
+    elif kind in ("list", "tuple", "set", "frozenset", "dict") and "length" in summary:
+        text = f"{kind} of {summary['length']:,}"
+    elif kind in ("ndarray", "dataframe", "series", "tensor") and "shape" in summary:
+        shape = "\u00d7".join(f"{n:,}" for n in summary["shape"])
+        text = f"{kind} {shape} {summary.get('dtype', '')}".rstrip()
+    else:
+        text = str(summary.get("repr") or str(summary.get("type", kind)).rsplit(".", 1)[-1])
+    return text if len(text) <= BRIEF else text[: BRIEF - 1] + "…"

@@ -6,7 +6,7 @@ from html import escape
 
 from loopline.server.rendering.formats import duration
 from loopline.server.rendering.graph_layout import PAD, Box, Layout
-from loopline.server.rendering.states import shown_state
+from loopline.server.rendering.states import shown_counts, shown_state
 
 MARGIN = 16.0
 
@@ -112,14 +112,25 @@ def _collapsed(box: Box, chosen: str) -> str:
         f'<text x="{x + w - 12:.1f}" y="{y + 21:.1f}" class="count" text-anchor="end">{count}</text>'
         f'<text x="{x + 12:.1f}" y="{y + 38:.1f}" class="sub">{_fan_summary(box)}</text>'
         f"{_state_bar(box, x + 10, y + h - 12, w - 20)}"
-        f"<title>{_COLLAPSED_TITLES[box.kind]}</title></g>"
+        f"<title>{_fan_title(box)}</title></g>"
     )
 
 
-def _fan_summary(box: Box) -> str:
-    parts = [f"{count:,} {state}" for state, count in box.states().items()]
-    text = ", ".join(parts[:3])
-    return escape(text if len(text) <= 30 else text[:29] + "…")
+def _fan_summary(box: Box, width: int = 30) -> str:
+    """As many whole "count state" parts as fit, the most urgent first (the tooltip has them all)."""
+    parts = [f"{count:,} {state}" for state, count in shown_counts(box.states())]
+    text = parts[0]
+    for index, part in enumerate(parts[1:], start=1):
+        rest = len(parts) - index
+        if len(f"{text}, {part}") > width - (len(f" +{rest - 1}") if rest > 1 else 0):
+            return escape(f"{text} +{rest}")
+        text = f"{text}, {part}"
+    return escape(text)
+
+
+def _fan_title(box: Box) -> str:
+    counts = ", ".join(f"{count:,} {state}" for state, count in shown_counts(box.states()))
+    return escape(f"{counts}: {_COLLAPSED_TITLES[box.kind]}")
 
 
 def _blocked(source: Box, target: Box, x1: float, x2: float) -> bool:
