@@ -77,6 +77,7 @@ def test_a_thousand_run_graph_is_drawn_as_a_fan_out(page: Any, seeded: Seeded, s
     fanout.click()
     page.locator("#panel table.runs tbody tr").first.wait_for()
     assert page.locator("#panel table.runs tbody tr").count() == 300
+    assert page.locator("#panel table.runs tbody tr").first.locator(".fan-inputs").inner_text() == "x=0"
 
 
 def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> None:
