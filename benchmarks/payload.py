@@ -124,7 +124,7 @@ def hash_cell() -> Cell:
     return {"framework": "machine", "workload": "hash", "seconds": seconds, "mib": PAYLOAD_MIB}
 
 
-def run(sematic: Any = None, *, loopline: bool = True, rounds: int = RUNS) -> list[Cell]:
+def run(sematic: Any = None, *, loopline: bool = True, turns: int = RUNS) -> list[Cell]:
     """Each configuration in fresh child processes; `sematic` is a SematicPeer with its server up.
     `loopline=False` runs Sematic's configurations alone.
 
@@ -133,7 +133,7 @@ def run(sematic: Any = None, *, loopline: bool = True, rounds: int = RUNS) -> li
     weighs on both sides of the ratio. A configuration's peak RSS is the largest of its 3."""
     cells = []
     rounds = []
-    for round_number in range(rounds if loopline else 0):
+    for round_number in range(turns if loopline else 0):
         progress(f"L3 round {round_number + 1}: {', '.join(CONFIGS)}")
         rounds.append(
             [run_child(module_command("benchmarks.payload", "--cell", config)) for config in CONFIGS]
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         emit(hash_cell() if args.cell == "hash" else loopline_cell(args.cell))
         return
     if args.no_sematic:
-        cells = run(rounds=args.rounds)
+        cells = run(turns=args.rounds)
     else:
         from benchmarks.sematic_peer import SematicPeer, ensure_venv
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{problem} (use --no-sematic to measure Loopline alone)")
         peer = SematicPeer()
         with peer.server():
-            cells = run(peer, rounds=args.rounds)
+            cells = run(peer, turns=args.rounds)
     print(table(cells))
     print(hash_table(cells))
 
