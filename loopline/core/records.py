@@ -275,6 +275,7 @@ class RunFilter:
     created_after: dt.datetime | None = None
     created_before: dt.datetime | None = None
     search: str | None = None  # free text over name, function, tags and id
+    artifact: str | None = None  # an artifact id: the runs that produced it or took it as an input
 
 
 @dataclasses.dataclass

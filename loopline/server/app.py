@@ -59,6 +59,7 @@ from loopline.server.auth.policy import is_public
 from loopline.server.config import ServerConfig
 from loopline.server.live import ChangeFeed
 from loopline.server.pages import api_reference as api_reference_page
+from loopline.server.pages import artifacts as artifacts_pages
 from loopline.server.pages import datasets as datasets_pages
 from loopline.server.pages import inferences as inferences_pages
 from loopline.server.pages import labeling as labeling_pages
@@ -99,6 +100,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     login_pages.router,
     runs_pages.router,
     pipelines_pages.router,
+    artifacts_pages.router,
     api_reference_page.router,
     datasets_pages.router,
     models_pages.router,

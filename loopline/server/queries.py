@@ -42,6 +42,7 @@ def run_filter(
     parent_id: str | None = None,
     created_after: dt.datetime | None = None,
     created_before: dt.datetime | None = None,
+    artifact: str | None = None,
 ) -> RunFilter:
     return RunFilter(
         states=list(states) or None,
@@ -54,6 +55,7 @@ def run_filter(
         created_after=as_utc(created_after),
         created_before=as_utc(created_before),
         search=search.strip() or None if search else None,
+        artifact=artifact or None,
     )
 
 

@@ -47,6 +47,10 @@ def run_matches(run: RunRecord, f: RunFilter) -> bool:
         return False
     if f.created_before is not None and run.created_at >= f.created_before:
         return False
+    if f.artifact is not None and not (
+        run.output_id == f.artifact or any(ref.artifact_id == f.artifact for ref in run.inputs.values())
+    ):
+        return False
     return not f.search or any(
         _contains(text, f.search) for text in (run.id, run.name, run.function, *run.tags)
     )

@@ -244,6 +244,14 @@ class MetadataStoreConformance:
     def ids(store: MetadataStore, **filters: Any) -> list[str]:
         return [run.id for run in store.list_runs(RunFilter(**filters), limit=1000).runs]
 
+    def test_runs_are_found_by_an_artifact_they_produced_or_took(self, store: MetadataStore) -> None:
+        consumer = make_run("consumer", inputs={"x": InputRef("c" * 64, ("full",))})
+        self.write(store, full_run(), consumer, make_run("plain"))
+        assert sorted(self.ids(store, artifact="c" * 64)) == ["consumer", "full"]
+        assert self.ids(store, artifact="a" * 64) == ["full"]
+        assert self.ids(store, artifact="d" * 64) == []
+        assert store.count_runs(RunFilter(artifact="c" * 64)) == 2
+
     def test_runs_are_listed_newest_first(self, catalog: MetadataStore) -> None:
         assert self.ids(catalog) == ["c2b", "c2a", "root2", "c1", "root1"]
 

@@ -48,6 +48,13 @@ def list_runs(
     ] = None,
     created_after: Moment = None,
     created_before: Moment = None,
+    artifact: Annotated[
+        str | None,
+        Query(
+            pattern="^[0-9a-f]{64}$",
+            description="only runs that produced this artifact or took it as an input",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     count: Annotated[bool, Query(description="also count every matching run (slower)")] = False,
@@ -63,6 +70,7 @@ def list_runs(
         parent_id=parent_id,
         created_after=parse_moment("created_after", created_after),
         created_before=parse_moment("created_before", created_before),
+        artifact=artifact,
     )
     page = state.metadata.list_runs(query, limit=limit, cursor=cursor)
     total = state.metadata.count_runs(query) if count else None

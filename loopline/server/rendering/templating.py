@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from loopline._version import __version__
 from loopline.core.records import RunRecord
 from loopline.server.rendering.charts import duration_chart
+from loopline.server.rendering.entities import entity_link
 from loopline.server.rendering.figures import FIGURE_TYPES, PLOTLY_FIGURE
 from loopline.server.rendering.formats import cell, duration, filesize, moment, number, sortkey
 from loopline.server.rendering.graph_layout import FANOUT_MIN
@@ -95,6 +96,7 @@ def create_environment() -> Environment:
         count_states=count_states,
         confusion=confusion,
         figure_kind=figure_kind,
+        entity_link=entity_link,
         durations=duration_chart,
         fan_min=FANOUT_MIN,
         tree_limit=TREE_LIMIT,

@@ -142,8 +142,8 @@ class SqlMetadataStore:
             clauses.append(_contains(c.name, f.name))
         if f.function is not None:
             clauses.append(c.function == f.function)
+        position = sa.func.strpos if self._dialect == "postgresql" else sa.func.instr
         for tag in f.tags:  # the tag with its quotes, case-sensitively (SQLite's LIKE is not)
-            position = sa.func.strpos if self._dialect == "postgresql" else sa.func.instr
             clauses.append(position(sa.cast(c.tags, sa.Text), dump_json(tag)) > 0)
         if f.root_only:
             clauses.append(c.parent_id.is_(None))
@@ -155,6 +155,10 @@ class SqlMetadataStore:
             clauses.append(c.created_at >= f.created_after)
         if f.created_before is not None:
             clauses.append(c.created_at < f.created_before)
+        if f.artifact is not None:  # ids are 64 hex digits: in the inputs' JSON, only as an artifact id
+            clauses.append(
+                sa.or_(c.output_id == f.artifact, position(sa.cast(c.inputs, sa.Text), f.artifact) > 0)
+            )
         if f.search:
             clauses.append(
                 sa.or_(
