@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp
 
 from loopline._version import __version__
 from loopline.cl.schedules.scheduler import Scheduler
@@ -57,6 +58,7 @@ from loopline.server.auth.guard import AuthGuard
 from loopline.server.auth.identity import Identities
 from loopline.server.auth.policy import is_public
 from loopline.server.config import ServerConfig
+from loopline.server.headers import SecureResponses
 from loopline.server.live import ChangeFeed
 from loopline.server.pages import api_reference as api_reference_page
 from loopline.server.pages import datasets as datasets_pages
@@ -137,7 +139,7 @@ def create_app(
                 feed.stop()
                 await poller
 
-    app = FastAPI(
+    app = _App(
         title="Loopline",
         version=__version__,
         description="Runs, artifacts, logs and metrics of Loopline pipelines; datasets, models, "
@@ -156,6 +158,13 @@ def create_app(
     _add_error_handlers(app)
     app.openapi = _openapi(app, config)  # type: ignore[method-assign]
     return app
+
+
+class _App(FastAPI):
+    """FastAPI with `SecureResponses` outside even its error middleware (which writes the 500s)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecureResponses(super().build_middleware_stack(), lambda: self.router.routes)
 
 
 def _plotly_js() -> Response:
