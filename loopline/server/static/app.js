@@ -990,12 +990,32 @@
     }
   }
 
-  new MutationObserver(() => drawFigures(document)).observe(document.documentElement, {
+  // The policy (Content-Security-Policy) lets no markup carry a style: numbers a style needs
+  // (a row's depth, a rate, a confidence, a cell's shade) come as data attributes, set here as
+  // custom properties (which the policy allows from this script) on every element that arrives.
+  const STYLE_NUMBERS = { depth: "--depth", rate: "--rate", confidence: "--c", alpha: "--a" };
+  const STYLED = Object.keys(STYLE_NUMBERS).map((key) => `[data-${key}]`).join(",");
+  function applyStyleNumbers(root) {
+    const found = root.matches(STYLED) ? [root, ...$$(STYLED, root)] : $$(STYLED, root);
+    for (const el of found) {
+      for (const [key, property] of Object.entries(STYLE_NUMBERS)) {
+        if (key in el.dataset) el.style.setProperty(property, el.dataset[key]);
+      }
+    }
+  }
+
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) if (node instanceof Element) applyStyleNumbers(node);
+    }
+    drawFigures(document);
+  }).observe(document.documentElement, {
     childList: true,
     subtree: true,
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    applyStyleNumbers(document.documentElement);
     drawFigures(document);
     const flash = sessionStorage.getItem("loopline-toast");
     if (flash) {
