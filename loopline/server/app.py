@@ -72,7 +72,7 @@ from loopline.server.pages import reports as reports_pages
 from loopline.server.pages import runs as runs_pages
 from loopline.server.pages import schedules as schedules_pages
 from loopline.server.pages.render import TEMPLATES
-from loopline.server.rendering.figures import plotly_js
+from loopline.server.rendering.figures import plotly_js, plotly_sheets
 from loopline.server.state import ServerState
 from loopline.storage.base import ArtifactStore, MetadataStore
 from loopline.team.errors import KeyNotFoundError, UserNotFoundError
@@ -155,6 +155,8 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/vendor/plotly.min.js", _plotly_js, include_in_schema=False)
+    app.add_api_route("/vendor/plotly-sheets.json", _plotly_sheet_list, include_in_schema=False)
+    app.add_api_route("/vendor/plotly-sheets/{sheet}.css", _plotly_sheet, include_in_schema=False)
     _add_error_handlers(app)
     app.openapi = _openapi(app, config)  # type: ignore[method-assign]
     return app
@@ -175,6 +177,23 @@ def _plotly_js() -> Response:
             status_code=404,
         )
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+
+def _plotly_sheet_list() -> JSONResponse:
+    """The style sheets plotly.js looks for by id before it writes them into the page itself,
+    which the policy refuses: the page links each before it loads plotly.js."""
+    sheets = [{"id": sheet, "href": f"/vendor/plotly-sheets/{sheet}.css"} for sheet in plotly_sheets()]
+    return JSONResponse({"sheets": sheets}, headers={"Cache-Control": "max-age=86400"})
+
+
+def _plotly_sheet(sheet: str) -> Response:
+    css = plotly_sheets().get(sheet)
+    if css is None:
+        return PlainTextResponse(
+            f"plotly.js has no style sheet {sheet!r} here: /vendor/plotly-sheets.json lists those it has",
+            status_code=404,
+        )
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=86400"})
 
 
 def _workspace(metadata: MetadataStore, artifacts_store: ArtifactStore) -> Workspace:

@@ -215,7 +215,12 @@ def test_routes_outside_the_routers_share_no_path_with_theirs() -> None:
     # theirs (a method the guard would answer with 405, or judge by the other route's rule).
     routers = {route.path for router in ROUTERS for route in router.routes if isinstance(route, Route)}
     extras = {t for _, t in ROUTES} - routers
-    assert extras == {"/openapi.json", "/vendor/plotly.min.js"}
+    assert extras == {
+        "/openapi.json",
+        "/vendor/plotly.min.js",
+        "/vendor/plotly-sheets.json",
+        "/vendor/plotly-sheets/{sheet}.css",
+    }
 
 
 def test_a_method_a_path_does_not_serve_is_405_for_anyone_signed_in(
