@@ -27,6 +27,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     )
 )
+# An SVG (a figure drawn by matplotlib) opened as a page of its own styles itself inline and runs
+# nothing: its policy allows inline style and nothing else.
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -34,6 +37,8 @@ SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "same-origin",
 }
 _ENCODED = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+_NAMES = {name for name, _ in _ENCODED}
+_SVG_HEADERS = [(n, SVG_POLICY.encode() if n == b"content-security-policy" else v) for n, v in _ENCODED]
 
 
 class SecureResponses:
@@ -80,9 +85,9 @@ class SecureResponses:
 def _secured(send: Send) -> Send:
     async def with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            names = {name for name, _ in _ENCODED}
-            kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-            message = {**message, "headers": kept + _ENCODED}
+            kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _NAMES]
+            svg = any(k.lower() == b"content-type" and v.startswith(b"image/svg+xml") for k, v in kept)
+            message = {**message, "headers": kept + (_SVG_HEADERS if svg else _ENCODED)}
         await send(message)
 
     return with_headers
