@@ -4,19 +4,23 @@ is read from the app, so a new route is checked the day it is added)."""
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.routing import Route
 
+import loopline.server
 from loopline.server import create_app
 from loopline.server.background import RunningServer
 from loopline.server.headers import SECURITY_HEADERS, SVG_POLICY
 from loopline.storage.artifacts import MemoryArtifactStore
 from loopline.storage.memory import MemoryMetadataStore
+from loopline.storage.remote.artifacts import WRITTEN_AT_HEADER
 from tests.server import pipelines
 from tests.server.conftest import Seeded
 from tests.server.routes import PLAUSIBLE, concrete, served
@@ -50,6 +54,20 @@ def test_the_policy_lets_only_our_own_scripts_and_styles_run_and_no_one_frame_us
     assert policy["frame-ancestors"] == "'none'" and SECURITY_HEADERS["X-Frame-Options"] == "DENY"
     assert policy["script-src"] == policy["style-src"] == policy["default-src"] == "'self'"
     assert "unsafe" not in SECURITY_HEADERS["Content-Security-Policy"]
+
+
+INLINE = re.compile(r"""\sstyle\s*=|<style|<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+\s*=|javascript:""", re.I)
+SERVER = Path(loopline.server.__file__).parent
+
+
+@pytest.mark.parametrize(
+    "source",
+    sorted((SERVER / "templates").glob("*.html")) + sorted((SERVER / "rendering").glob("*.py")),
+    ids=lambda p: p.name,
+)
+def test_no_template_or_drawing_holds_an_inline_script_or_style(source: Path) -> None:
+    # The policy would refuse them: styles are classes in app.css, behaviour is app.js.
+    assert INLINE.findall(source.read_text()) == [], source
 
 
 @pytest.mark.parametrize("template", GETS)
@@ -102,6 +120,7 @@ def test_a_route_written_for_head_keeps_its_own_answer(http: httpx.Client, value
     stored = http.head(f"/api/v1/artifacts/{values['artifact_id']}")
     missing = http.head(f"/api/v1/artifacts/{'0' * 64}")
     assert (stored.status_code, missing.status_code) == (200, 404) and secured(missing)
+    assert WRITTEN_AT_HEADER in stored.headers  # the byte store's answer, not the record's GET
 
 
 def test_an_svg_figure_gets_a_policy_that_lets_it_style_itself_and_run_nothing(

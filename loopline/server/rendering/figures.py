@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-# plotly.js writes its style rules into <style> elements it adds, which the dashboard's policy
+# plotly.js writes its style rules into style elements it adds, which the dashboard's policy
 # refuses; it leaves each to a style sheet the page links instead, found by the element's id:
 # its own rules (id "plotly.js-style-global", class "no-inline-styles") are a table in
 # plotly.min.js, `T={"X,X div":"...",...};for(k in T)...replace(/X/g,"...").replace(/Y/g,"...")`;
