@@ -21,9 +21,11 @@ from loopline.server.headers import SECURITY_HEADERS, SVG_POLICY
 from loopline.storage.artifacts import MemoryArtifactStore
 from loopline.storage.memory import MemoryMetadataStore
 from loopline.storage.remote.artifacts import WRITTEN_AT_HEADER
+from loopline.team.records import Role
 from tests.server import pipelines
 from tests.server.conftest import Seeded
 from tests.server.routes import PLAUSIBLE, concrete, served
+from tests.team_server import TeamServer
 
 APP = create_app(MemoryMetadataStore(), MemoryArtifactStore())
 GETS = sorted(r.path for r in served(APP) if isinstance(r, Route) and "GET" in (r.methods or ()))
@@ -194,3 +196,16 @@ def test_another_site_cannot_frame_a_dashboard_page(
         assert any("frame-ancestors 'none'" in text and "blocked" in text for text in refusals), refusals
     finally:
         context.close()
+
+
+def test_with_auth_on_head_is_judged_as_get_and_refusals_send_the_headers(team: TeamServer) -> None:
+    viewer = {"Authorization": f"Bearer {team.key('head-viewer', Role.VIEWER)}"}
+    with httpx.Client(base_url=team.url, timeout=30) as client:
+        for path in ("/runs", "/api/v1/runs", "/login"):
+            head = client.head(path, headers=viewer)
+            assert (head.status_code, head.content) == (200, b"") and secured(head), path
+        stranger = client.head("/runs", headers={"Accept": "text/html"})
+        assert stranger.status_code in (302, 303, 307) and secured(stranger)
+        refused = client.get("/api/v1/users", headers=viewer)  # an admin's
+        assert refused.status_code == 403 and secured(refused)
+        assert secured(client.get("/api/v1/runs"))  # no key: 401
