@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp
 
 from loopline._version import __version__
 from loopline.cl.schedules.scheduler import Scheduler
@@ -57,6 +58,7 @@ from loopline.server.auth.guard import AuthGuard
 from loopline.server.auth.identity import Identities
 from loopline.server.auth.policy import is_public
 from loopline.server.config import ServerConfig
+from loopline.server.headers import SecureResponses
 from loopline.server.live import ChangeFeed
 from loopline.server.pages import api_reference as api_reference_page
 from loopline.server.pages import artifacts as artifacts_pages
@@ -71,7 +73,7 @@ from loopline.server.pages import reports as reports_pages
 from loopline.server.pages import runs as runs_pages
 from loopline.server.pages import schedules as schedules_pages
 from loopline.server.pages.render import TEMPLATES
-from loopline.server.rendering.figures import plotly_js
+from loopline.server.rendering.figures import plotly_js, plotly_sheets
 from loopline.server.state import ServerState
 from loopline.storage.base import ArtifactStore, MetadataStore
 from loopline.team.errors import KeyNotFoundError, UserNotFoundError
@@ -139,7 +141,7 @@ def create_app(
                 feed.stop()
                 await poller
 
-    app = FastAPI(
+    app = _App(
         title="Loopline",
         version=__version__,
         description="Runs, artifacts, logs and metrics of Loopline pipelines; datasets, models, "
@@ -155,9 +157,18 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/vendor/plotly.min.js", _plotly_js, include_in_schema=False)
+    app.add_api_route("/vendor/plotly-sheets.json", _plotly_sheet_list, include_in_schema=False)
+    app.add_api_route("/vendor/plotly-sheets/{sheet}.css", _plotly_sheet, include_in_schema=False)
     _add_error_handlers(app)
     app.openapi = _openapi(app, config)  # type: ignore[method-assign]
     return app
+
+
+class _App(FastAPI):
+    """FastAPI with `SecureResponses` outside even its error middleware (which writes the 500s)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecureResponses(super().build_middleware_stack(), lambda: self.router.routes)
 
 
 def _plotly_js() -> Response:
@@ -168,6 +179,23 @@ def _plotly_js() -> Response:
             status_code=404,
         )
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+
+def _plotly_sheet_list() -> JSONResponse:
+    """The style sheets plotly.js looks for by id before it writes them into the page itself,
+    which the policy refuses: the page links each before it loads plotly.js."""
+    sheets = [{"id": sheet, "href": f"/vendor/plotly-sheets/{sheet}.css"} for sheet in plotly_sheets()]
+    return JSONResponse({"sheets": sheets}, headers={"Cache-Control": "max-age=86400"})
+
+
+def _plotly_sheet(sheet: str) -> Response:
+    css = plotly_sheets().get(sheet)
+    if css is None:
+        return PlainTextResponse(
+            f"plotly.js has no style sheet {sheet!r} here: /vendor/plotly-sheets.json lists those it has",
+            status_code=404,
+        )
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=86400"})
 
 
 def _workspace(metadata: MetadataStore, artifacts_store: ArtifactStore) -> Workspace:

@@ -223,10 +223,38 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+# Every page a browser test visits reports what its Content-Security-Policy refused, as it
+# happens (pages the test navigated away from too): a refused script or style is a broken page.
+REPORT_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  const seen = `${e.violatedDirective} refused ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`;
+  window.__csp.push(seen);
+  window.__cspViolation(seen);
+}, true);
+"""
+
+
+def watch(context: Any, page: Any, problems: list[str]) -> None:
+    """Collects into `problems` the page's script errors, dialogs and refusals by its policy."""
+    context.expose_binding("__cspViolation", lambda _source, seen: problems.append(f"CSP: {seen}"))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+
+
 @pytest.fixture
 def new_page(browser: Any, server: RunningServer) -> Iterator[Callable[..., Any]]:
     """Opens pages in fresh browser contexts (one per labeler, say); checks on exit that no script
-    failed, no dialog opened and no XSS payload ran."""
+    failed, no dialog opened, no XSS payload ran and the security policy refused nothing."""
     opened: list[tuple[Any, Any]] = []
     problems: list[str] = []
 
@@ -236,14 +264,14 @@ def new_page(browser: Any, server: RunningServer) -> Iterator[Callable[..., Any]
         if labeler is not None:
             context.add_init_script(f"localStorage.setItem('loopline-labeler', {json.dumps(labeler)})")
         page = context.new_page()
-        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        watch(context, page, problems)
         opened.append((context, page))
         return page
 
     yield make
     for context, page in opened:
         assert page.evaluate("window.__xss") is None, "an XSS payload ran"
+        assert page.evaluate("window.__csp") == [], "the page's security policy refused something"
         context.close()
     assert problems == []
 

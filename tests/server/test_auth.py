@@ -2,11 +2,11 @@
 the rules of `loopline/server/auth/policy.py`.
 
 The routes are read from the app itself (`create_app(...).routes`: `ROUTERS` and whatever the
-factory adds), so a new route is tested here the day it is added; a path parameter this file
-has no value for fails collection, asking for one. For each: no key, a malformed, unknown,
-wrong, revoked or expired key, a disabled user's key, and the wrong scheme are refused (401; a
-page asked for by a browser redirects to /login); every role below the one the policy names is
-refused (403); the role it names gets past the guard.
+factory adds), so a new route is tested here the day it is added; a path parameter that
+tests/server/routes.py has no value for fails collection, asking for one. For each: no key, a
+malformed, unknown, wrong, revoked or expired key, a disabled user's key, and the wrong scheme
+are refused (401; a page asked for by a browser redirects to /login); every role below the one
+the policy names is refused (403); the role it names gets past the guard.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount, Route
 
 from loopline.server import ServerConfig, create_app
 from loopline.server.api.rpc import PROTOCOLS
@@ -34,35 +33,9 @@ from loopline.storage.memory import MemoryMetadataStore
 from loopline.team import admin
 from loopline.team.records import ROLES, Role
 from loopline.team.secrets import split_key
+from tests.server.routes import PLAUSIBLE, concrete, served
 from tests.server.team import LOCAL
 from tests.team_server import TeamServer
-
-# A value for each path parameter the app's routes take (what it names need not exist: the
-# guard decides before the route looks anything up).
-PLAUSIBLE = {
-    "run_id": "0" * 32,
-    "artifact_id": "0" * 64,
-    "report_id": "0" * 32,
-    "key_id": "0" * 16,
-    "task_id": "1",
-    "name": "nothing-here",
-    "queue_name": "queue",
-    "request_id": "request-0",
-    "old": "1",
-    "new": "2",
-    "version": "1",
-}
-PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
-
-
-def concrete(template: str, values: Mapping[str, str]) -> str:
-    def value(found: re.Match[str]) -> str:
-        name = found.group(1)
-        if name not in values:
-            raise LookupError(f"{template}: give path parameter {name!r} a value in PLAUSIBLE ({__file__})")
-        return values[name]
-
-    return PARAMETER.sub(value, template)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,15 +75,6 @@ class Endpoint:
         if self.store_method is not None:
             return f"rpc {'.'.join(self.store_method)}"
         return f"{self.method} {self.template}"
-
-
-def served(app: FastAPI) -> list[BaseRoute]:
-    """What `app` serves, its included routers opened up."""
-    found: list[BaseRoute] = []
-    for route in app.routes:
-        router = getattr(route, "original_router", None)
-        found += router.routes if router is not None else [route]
-    return found
 
 
 APP = create_app(MemoryMetadataStore(), MemoryArtifactStore(), ServerConfig(auth=True))
@@ -215,7 +179,12 @@ def test_routes_outside_the_routers_share_no_path_with_theirs() -> None:
     # theirs (a method the guard would answer with 405, or judge by the other route's rule).
     routers = {route.path for router in ROUTERS for route in router.routes if isinstance(route, Route)}
     extras = {t for _, t in ROUTES} - routers
-    assert extras == {"/openapi.json", "/vendor/plotly.min.js"}
+    assert extras == {
+        "/openapi.json",
+        "/vendor/plotly.min.js",
+        "/vendor/plotly-sheets.json",
+        "/vendor/plotly-sheets/{sheet}.css",
+    }
 
 
 def test_a_method_a_path_does_not_serve_is_405_for_anyone_signed_in(

@@ -17,7 +17,7 @@ from loopline import Dataset, models
 from loopline.cl.store.workspace import Workspace
 from loopline.settings import Settings
 from loopline.team.records import Role
-from tests.server.conftest import TIMEOUT_MS
+from tests.server.conftest import TIMEOUT_MS, watch
 from tests.server.team import PASSWORD, user_with_password
 from tests.team import pipelines
 from tests.team_server import TeamServer
@@ -70,7 +70,8 @@ def pat(team: TeamServer) -> str:
 
 @pytest.fixture
 def new_page(browser: Any, team: TeamServer) -> Iterator[Callable[[], Any]]:
-    """Pages in fresh browser contexts (no cookies); no script may fail, no dialog open."""
+    """Pages in fresh browser contexts (no cookies); no script may fail, no dialog open, and the
+    security policy may refuse nothing."""
     opened: list[Any] = []
     problems: list[str] = []
 
@@ -78,8 +79,7 @@ def new_page(browser: Any, team: TeamServer) -> Iterator[Callable[[], Any]]:
         context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=team.url)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
-        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        watch(context, page, problems)
         opened.append(context)
         return page
 

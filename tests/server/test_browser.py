@@ -220,3 +220,63 @@ def test_logs_stream_live_then_cancel_then_rerun(
     page.screenshot(path=shots / "rerun.png")
     assert guarded.post(f"/api/v1/runs/{rerun_id}/cancel").status_code == 200
     page.locator("#root-state .badge", has_text="cancelled").wait_for()
+
+
+def style_number(page: Any, selector: str, prop: str) -> str:
+    return str(
+        page.locator(selector).first.evaluate(f"el => getComputedStyle(el).getPropertyValue('{prop}')")
+    )
+
+
+def test_every_kind_of_page_runs_under_the_policy(
+    page: Any, seeded: Seeded, registry: Any, loop: Any
+) -> None:
+    # The `page` fixture fails the test on any refusal by the Content-Security-Policy.
+    pages = [
+        "/runs?nested=1",
+        f"/runs/{seeded.showcase}?tab=io",
+        f"/runs/{seeded.fan}",
+        "/pipelines",
+        "/datasets",
+        "/datasets/digits-golden",
+        "/datasets/digits-train/diff/1/2",
+        "/models",
+        "/models/digits",
+        "/reports",
+        f"/reports/{registry.showcase.failing_report}",
+        "/schedules",
+        "/inferences",
+        f"/inferences/{loop.showcase.request_ids[0]}",
+        "/labeling",
+        f"/labeling/{loop.showcase.queue}",
+        "/loops",
+        f"/loops/{loop.showcase.loop}",
+        "/api",
+        "/no/such/page",
+    ]
+    for path in pages:
+        page.goto(path)
+        page.locator("main").wait_for()
+    page.goto("/inferences")
+    assert float(style_number(page, ".conf", "--c")) >= 0  # the numbers a style needs, set by the script
+    page.goto("/pipelines")
+    page.locator("#pipelines-body .rate").first.wait_for()
+    assert 0 <= float(style_number(page, "#pipelines-body .rate", "--rate")) <= 1
+    page.goto("/runs")
+    page.locator(f'tr[data-run-id="{seeded.showcase}"] button.expand').click()
+    child = page.locator(f'tr[data-parent="{seeded.showcase}"] td.name').first
+    child.wait_for()
+    assert child.evaluate("el => getComputedStyle(el).paddingLeft") == "28px"  # 10px + 1 * 18px
+
+
+def test_a_matplotlib_figure_is_shown_under_the_policy(page: Any, stores: Any) -> None:
+    pytest.importorskip(
+        "matplotlib", reason="matplotlib is not installed; figures are drawn only where it is"
+    )
+    metadata, artifacts = stores
+    future = pipelines.plot(4)
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(future)
+    page.goto(f"/runs/{future.id}?tab=io")
+    figure = page.locator("figure.figure img")
+    figure.wait_for()
+    eventually(lambda: figure.evaluate("img => img.complete && img.naturalWidth > 0"), what="the figure")

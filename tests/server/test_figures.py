@@ -57,6 +57,16 @@ def test_a_plotly_figure_is_served_as_plotly_json_with_plotly_js(http: httpx.Cli
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
 
 
+def test_the_style_rules_plotly_js_would_write_into_the_page_are_style_sheets(http: httpx.Client) -> None:
+    pytest.importorskip("plotly", reason="plotly is not installed; plotly figures are drawn only where it is")
+    sheets = {s["id"]: s["href"] for s in http.get("/vendor/plotly-sheets.json").json()["sheets"]}
+    rules = http.get(sheets["plotly.js-style-global"])  # the id plotly.js looks for
+    assert rules.headers["content-type"].startswith("text/css")
+    assert ".js-plotly-plot .plotly .modebar {" in rules.text and "X .modebar" not in rules.text
+    missing = http.get("/vendor/plotly-sheets/nothing.css")
+    assert missing.status_code == 404 and "plotly-sheets.json" in missing.text
+
+
 def test_only_plotly_figures_have_plotly_json(http: httpx.Client, seeded: Seeded) -> None:
     output_id = http.get(f"/api/v1/runs/{seeded.fan}").json()["output_id"]
     response = http.get(f"/api/v1/artifacts/{output_id}/plotly")

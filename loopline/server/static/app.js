@@ -959,10 +959,22 @@
   }
 
   // Plotly figures are drawn by plotly.js, which the server serves from its `plotly` package,
-  // loaded once, the first time a page shows one.
+  // loaded once, the first time a page shows one. The <style> elements plotly.js would write are
+  // refused by the policy: the server serves them as style sheets, linked first under the ids
+  // plotly.js looks for (and the class that tells it the rules are there already).
   let plotlyReady = null;
+  async function linkPlotlySheets() {
+    const response = await fetch("/vendor/plotly-sheets.json").catch(() => null);
+    const { sheets } = response?.ok ? await response.json() : { sheets: [] };
+    for (const { id, href } of sheets) {
+      if (document.getElementById(id)) continue;
+      document.head.append(
+        Object.assign(document.createElement("link"), { id, href, rel: "stylesheet", className: "no-inline-styles" }),
+      );
+    }
+  }
   function loadPlotly() {
-    plotlyReady ??= new Promise((resolve, reject) => {
+    plotlyReady ??= linkPlotlySheets().then(() => new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = "/vendor/plotly.min.js";
       script.onload = () => resolve(window.Plotly);
@@ -971,7 +983,7 @@
         reject(new Error("the server has no plotly.js (pip install plotly where it runs)"));
       };
       document.head.append(script);
-    });
+    }));
     return plotlyReady;
   }
 
@@ -990,12 +1002,32 @@
     }
   }
 
-  new MutationObserver(() => drawFigures(document)).observe(document.documentElement, {
+  // The policy (Content-Security-Policy) lets no markup carry a style: numbers a style needs
+  // (a row's depth, a rate, a confidence, a cell's shade) come as data attributes, set here as
+  // custom properties (which the policy allows from this script) on every element that arrives.
+  const STYLE_NUMBERS = { depth: "--depth", rate: "--rate", confidence: "--c", alpha: "--a" };
+  const STYLED = Object.keys(STYLE_NUMBERS).map((key) => `[data-${key}]`).join(",");
+  function applyStyleNumbers(root) {
+    const found = root.matches(STYLED) ? [root, ...$$(STYLED, root)] : $$(STYLED, root);
+    for (const el of found) {
+      for (const [key, property] of Object.entries(STYLE_NUMBERS)) {
+        if (key in el.dataset) el.style.setProperty(property, el.dataset[key]);
+      }
+    }
+  }
+
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) if (node instanceof Element) applyStyleNumbers(node);
+    }
+    drawFigures(document);
+  }).observe(document.documentElement, {
     childList: true,
     subtree: true,
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    applyStyleNumbers(document.documentElement);
     drawFigures(document);
     const flash = sessionStorage.getItem("loopline-toast");
     if (flash) {
