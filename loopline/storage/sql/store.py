@@ -280,6 +280,13 @@ class SqlMetadataStore:
             rows = conn.execute(sa.select(t.runners).where(t.runners.c.stopped_at.is_(None))).mappings()
             return [RunnerRecord(**row) for row in rows]
 
+    def unfinished_runners(self) -> list[RunnerRecord]:
+        c = t.runs.c
+        unfinished = sa.select(c.runner_id).where(c.state.notin_([s.value for s in TERMINAL_STATES]))
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.runners).where(t.runners.c.id.in_(unfinished))).mappings()
+            return [RunnerRecord(**row) for row in rows]
+
     def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
         ids = list(runner_ids)
         if not ids:
@@ -295,7 +302,11 @@ class SqlMetadataStore:
                     .where(c.id.in_(marked))
                     .values(state=RunState.ORPHANED.value, ended_at=at, error=error, updated_at=utcnow())
                 )
-            conn.execute(t.runners.update().where(t.runners.c.id.in_(ids)).values(stopped_at=at))
+            conn.execute(
+                t.runners.update()
+                .where(t.runners.c.id.in_(ids))
+                .values(stopped_at=sa.func.coalesce(t.runners.c.stopped_at, at))
+            )
         return marked
 
     def request_cancel(self, run_id: str) -> str:
