@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import resource
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from loopline.errors import StoreError
@@ -27,19 +28,28 @@ def explain(error: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError | 
         )
     if name.startswith("SQLITE_IOERR"):
         return StoreError(f"cannot write to the Loopline database {where}: {_io_cause(error)}")
-    if name.startswith("SQLITE_READONLY") or (name == "SQLITE_CANTOPEN" and not _writable(where)):
-        return StoreError(
-            f"cannot write to the Loopline database {where}: it (or its folder) is read-only "
-            f"({error}). Make it writable (chmod u+w), or point LOOPLINE_HOME at a writable folder"
-        )
-    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or name.startswith("SQLITE_CORRUPT"):
+    if name.startswith("SQLITE_READONLY"):
+        return _read_only(where, str(error))
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         return corrupt(where, str(error))
-    if name == "SQLITE_CANTOPEN":
+    if name.startswith("SQLITE_CANTOPEN"):
+        cause = _cannot_write(where)
+        if cause is not None:
+            return _read_only(where, cause)
         return StoreError(
             f"cannot open the Loopline database {where} ({error}): check that its folder exists "
             "and is a folder, or point LOOPLINE_HOME (or LOOPLINE_DATABASE_URL) elsewhere"
         )
     return None
+
+
+def _read_only(where: str, detail: str) -> StoreError:
+    folder = Path(where).parent
+    return StoreError(
+        f"cannot write to the Loopline database {where}: it or its folder {folder} is read-only "
+        f"({detail}). Make both writable by this user (chmod u+w), or point LOOPLINE_HOME at a "
+        "folder you can write to"
+    )
 
 
 def corrupt(where: str, detail: str) -> StoreError:
@@ -66,6 +76,27 @@ def _io_cause(error: sqlite3.Error) -> str:
     )
 
 
-def _writable(where: str) -> bool:
-    folder = Path(where).parent
-    return os.access(where if Path(where).exists() else folder, os.W_OK)
+def _cannot_write(where: str) -> str | None:
+    """Why this process cannot write the database file or make its journal next to it (as the
+    system says it), or None. Tries for real: `os.access` says yes to root on a folder it may
+    not write after all. Creates nothing that stays."""
+    try:
+        with tempfile.TemporaryFile(dir=Path(where).parent):
+            pass
+        if os.path.exists(where):
+            os.close(os.open(where, os.O_RDWR))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def explain_any(error: BaseException, database_url: str) -> StoreError | None:
+    """`explain` for an error met anywhere on the store at `database_url`: SQLite's own, or
+    SQLAlchemy's wrapping of it; None for any other error (or another database's)."""
+    from loopline.storage.sql.sqlite import sqlite_file
+
+    path = sqlite_file(database_url)
+    cause = getattr(error, "orig", None) if type(error).__module__.startswith("sqlalchemy") else error
+    if path is None or not isinstance(cause, sqlite3.Error):
+        return None
+    return explain(cause, path)

@@ -31,7 +31,13 @@ from loopline.storage.base import PipelineStats, RunPage
 from loopline.storage.paging import decode_cursor, encode_cursor
 from loopline.storage.sql import tables as t
 from loopline.storage.sql import team_tables as team
-from loopline.storage.sql.database import create_sql_engine, dialect_insert, upgrade, write_transaction
+from loopline.storage.sql.database import (
+    create_sql_engine,
+    dialect_insert,
+    unreachable,
+    upgrade,
+    write_transaction,
+)
 from loopline.storage.sql.rows import (
     STORE_OWNED,
     artifact_row,
@@ -42,6 +48,15 @@ from loopline.storage.sql.rows import (
     run_row,
     unique_artifacts,
 )
+
+
+def open_sql_store(url: str) -> SqlMetadataStore:
+    """The store on the database at `url`, migrated; one that cannot be reached raises a
+    `StoreError` that says so (see `unreachable`)."""
+    try:
+        return SqlMetadataStore(url)
+    except sa.exc.DBAPIError as exc:
+        raise unreachable(url, exc) from exc
 
 
 class SqlMetadataStore:
