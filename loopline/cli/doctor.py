@@ -29,6 +29,7 @@ from loopline.storage.sql.sqlite import sqlite_file
 
 SAMPLE = 20  # artifacts whose hash is checked (of at most SAMPLE_FROM)
 SAMPLE_FROM = 100_000
+PROBLEMS_SHOWN = 3  # of what integrity_check finds: enough to see the damage, on one line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,12 +135,13 @@ def _integrity(path: str) -> Check:
     """SQLite's `PRAGMA integrity_check`, on a read-only connection."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-            rows = [str(row[0]) for row in connection.execute("PRAGMA integrity_check(20)")]
+            rows = [str(row[0]) for row in connection.execute(f"PRAGMA integrity_check({PROBLEMS_SHOWN})")]
     except sqlite3.Error as error:
         return Check("integrity", False, str(explain(error, path) or error))
     if rows == ["ok"]:
         return Check("integrity", True, "SQLite's integrity_check finds no damage")
-    return Check("integrity", False, str(corrupt(path, "; ".join(rows))))
+    problems = [line.strip() for row in rows for line in row.splitlines() if not line.startswith("***")]
+    return Check("integrity", False, str(corrupt(path, "; ".join(problems[:PROBLEMS_SHOWN]))))
 
 
 def _migrations(revision: str | None, url: str) -> Check:
