@@ -185,7 +185,8 @@ class LocalRunner(Runner):
             try:
                 tracker.close()
             except BaseException as error:
-                _close_after_failure(liveness, f"its runner could not record it: {error}")
+                why = f"could not record it: {error}" if isinstance(error, Exception) else "was interrupted"
+                _close_after_failure(liveness, f"its runner {why}")
                 raise
             liveness.close()
 

@@ -112,6 +112,16 @@ def test_a_read_only_home_is_named(read_only_home: Path) -> None:
         loopline.Client()
 
 
+def test_an_artifact_folder_that_cannot_be_made_is_named(
+    read_only_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOPLINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOOPLINE_ARTIFACTS_URL", str(read_only_home / "artifacts"))
+    out = fails_clearly("runs", "ls")
+    assert f"cannot use the artifact folder {read_only_home / 'artifacts'}: " in out
+    assert "point LOOPLINE_ARTIFACTS_URL (or LOOPLINE_HOME) elsewhere" in out
+
+
 def corrupt_database(home: Path) -> Path:
     """A store with a run in it, then its first page overwritten with garbage."""
     assert invoke("clean")[0] == 0  # makes the store

@@ -63,7 +63,7 @@ def full_disk_run(home: Path, tmp_path: Path) -> subprocess.CompletedProcess[str
 
 def test_a_full_disk_fails_the_pipeline_saying_so(full_disk_run: subprocess.CompletedProcess[str]) -> None:
     assert full_disk_run.returncode == 1, full_disk_run.stderr
-    assert full_disk_run.stdout.startswith("StoreError cannot write to the Loopline database")
+    assert full_disk_run.stdout.startswith("StoreError cannot read or write the Loopline database")
     assert "disk is full" in full_disk_run.stdout
 
 

@@ -27,7 +27,7 @@ def explain(error: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError | 
             "Free some space on that disk (or move LOOPLINE_HOME to a larger one), then run again"
         )
     if name.startswith("SQLITE_IOERR"):
-        return StoreError(f"cannot write to the Loopline database {where}: {_io_cause(error)}")
+        return StoreError(f"cannot read or write the Loopline database {where}: {_io_cause(error)}")
     if name.startswith("SQLITE_READONLY"):
         return _read_only(where, str(error))
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
