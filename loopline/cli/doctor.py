@@ -1,8 +1,8 @@
 """`loopline doctor`: check the configured store, its artifacts and its schema, one line each.
 
-Every check says `ok` or `FAILED` and, when it fails, what to do. Nothing is changed: the
-database is read as it is (not migrated), and the artifact folder is only read (a writable
-folder is probed with a temporary file that is gone at once).
+Every check says `ok` or `FAILED` and, when it fails, what to do. Nothing is migrated or
+repaired, nor created where it does not exist yet; whether a folder is writable is tried with
+a temporary file that is gone at once.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def database_checks(settings: Settings) -> Generator[Check, None, bool]:
     integrity = _integrity(path) if path is not None else None
     if integrity is not None:
         yield integrity
-    yield _migrations(revision, url)
+    yield _migrations(revision)
     return integrity is None or integrity.ok
 
 
@@ -144,7 +144,7 @@ def _integrity(path: str) -> Check:
     return Check("integrity", False, str(corrupt(path, "; ".join(problems[:PROBLEMS_SHOWN]))))
 
 
-def _migrations(revision: str | None, url: str) -> Check:
+def _migrations(revision: str | None) -> Check:
     if revision == HEAD_REVISION:
         return Check("migrations", True, f"at the head revision {HEAD_REVISION}")
     if revision is None:
