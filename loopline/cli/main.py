@@ -11,6 +11,7 @@ from loopline._version import __version__
 from loopline.cli import runs
 from loopline.cli.ci import ci
 from loopline.cli.datasets import datasets
+from loopline.cli.doctor import doctor
 from loopline.cli.label import label
 from loopline.cli.loop import loop
 from loopline.cli.migrate import migrate
@@ -33,6 +34,24 @@ class LooplineGroup(click.Group):
             raise click.ClickException(str(error)) from None
         except (FileNotFoundError, PermissionError) as error:
             raise click.ClickException(str(error)) from None
+        except Exception as error:  # a corrupt, full or read-only store met after opening it
+            explained = store_failure(error)
+            if explained is None:
+                raise
+            raise click.ClickException(str(explained)) from None
+
+
+def store_failure(error: BaseException) -> LooplineError | None:
+    """What a database error of the configured store means, said for its user; None when it is
+    not one."""
+    from loopline.settings import Settings
+    from loopline.storage.sql.failures import explain_any
+
+    try:
+        url = Settings.from_env().database_url
+    except Exception:  # noqa: BLE001 - the original error is the one to show
+        return None
+    return explain_any(error, url)
 
 
 @click.group(cls=LooplineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,6 +84,7 @@ for command in (
     keys,
     audit,
     migrate,
+    doctor,
 ):
     cli.add_command(command)
 

@@ -60,12 +60,16 @@ def dead_runners(
 def mark_orphans(
     metadata: MetadataStore, now: dt.datetime, stale_after_s: float = STALE_AFTER_S
 ) -> list[str]:
-    """Mark the unfinished runs of dead runners ORPHANED; returns their ids."""
-    dead = dead_runners(metadata.live_runners(), now, stale_after_s)
-    reasons = {r.id: f"its runner (pid {r.pid} on {r.host}) stopped without finishing it" for r in dead}
+    """Mark ORPHANED every unfinished run whose runner is gone: stopped (it could not record
+    their end, such as on a full disk), or dead without saying so. Returns their ids."""
+    owners = metadata.unfinished_runners()
+    stopped = [r for r in owners if r.stopped_at is not None]
+    dead = dead_runners([r for r in owners if r.stopped_at is None], now, stale_after_s)
     marked: list[str] = []
-    for runner_id, reason in reasons.items():
-        marked += metadata.orphan_runs([runner_id], now, reason)
+    for runner in stopped + dead:
+        how = "stopped" if runner.stopped_at is not None else "died"
+        reason = f"its runner (pid {runner.pid} on {runner.host}) {how} without finishing it"
+        marked += metadata.orphan_runs([runner.id], now, reason)
     return marked
 
 
@@ -119,8 +123,10 @@ class Liveness:
             self._thread.join()
             self._thread = None
 
-    def close(self) -> None:
+    def close(self, reason: str = "its runner stopped before finishing it") -> None:
+        """Stop the runner; a run of it still unfinished is marked ORPHANED, saying `reason`
+        (none should be: a runner leaves no run live behind it, whatever stopped it)."""
         self.unwatch()
         now = self.clock.now()
         self.runner = dataclasses.replace(self.runner, heartbeat_at=now, stopped_at=now)
-        self.metadata.save_runner(self.runner)
+        self.metadata.orphan_runs([self.runner.id], now, reason)

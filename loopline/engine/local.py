@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import enum
+import logging
 import os
 import uuid
 import warnings
@@ -33,6 +34,8 @@ from loopline.settings import Settings
 from loopline.storage.base import ArtifactStore, MetadataStore
 from loopline.storage.embedded import open_stores
 from loopline.storage.lookup import find_run
+
+logger = logging.getLogger(__name__)
 
 CacheNamespace = str | Callable[[Future[Any]], str] | None
 
@@ -181,8 +184,11 @@ class LocalRunner(Runner):
             self._liveness = None
             try:
                 tracker.close()
-            finally:
-                liveness.close()
+            except BaseException as error:
+                why = f"could not record it: {error}" if isinstance(error, Exception) else "was interrupted"
+                _close_after_failure(liveness, f"its runner {why}")
+                raise
+            liveness.close()
 
     def _started(self, execution: PipelineExecution) -> None:
         assert self._liveness is not None
@@ -207,6 +213,17 @@ class LocalRunner(Runner):
             f"LocalRunner(cache_namespace={self.cache_namespace!r}, rerun_from={self.rerun_from!r}, "
             f"executor={self.executor!r})"
         )
+
+
+def _close_after_failure(liveness: Liveness, reason: str) -> None:
+    """Stop the runner whose bookkeeping failed, orphaning its unfinished runs with `reason`.
+    When even that cannot be written (the disk is still full), the failure that stopped the
+    runner is the one to raise: its runs are found by `loopline clean` (or the next runner)
+    once its process is gone."""
+    try:
+        liveness.close(reason)
+    except Exception:
+        logger.warning("could not mark the runner stopped: %s", reason, exc_info=True)
 
 
 def namespace_function(cache_namespace: CacheNamespace) -> Callable[[Future[Any]], str | None] | None:

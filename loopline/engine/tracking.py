@@ -46,6 +46,7 @@ class StoreTracker(RunHooks):
         self._logs: list[LogChunk] = []
         self._metrics: list[MetricPoint] = []
         self._write_lock = threading.Lock()
+        self._failure: str | None = None  # the last failed write's error, said once
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="loopline-tracker", daemon=True)
@@ -65,8 +66,8 @@ class StoreTracker(RunHooks):
             return
         try:
             self._write(self._take())
-        except Exception:
-            logger.warning("could not record run updates yet; retrying", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - written again later; said by _retrying
+            self._retrying(error)
         finally:
             self._write_lock.release()
 
@@ -142,8 +143,16 @@ class StoreTracker(RunHooks):
             try:
                 with self._write_lock:
                     self._write(self._take(hold_young=True))
-            except Exception:
-                logger.warning("could not record run updates yet; retrying", exc_info=True)
+            except Exception as error:  # noqa: BLE001 - written again later; said by _retrying
+                self._retrying(error)
+            else:
+                self._failure = None
+
+    def _retrying(self, error: Exception) -> None:
+        """Say once (not every interval) that writes fail, and each time the reason changes."""
+        if str(error) != self._failure:
+            self._failure = str(error)
+            logger.warning("could not record run updates yet; retrying", exc_info=True)
 
     def close(self) -> None:
         self._stop.set()

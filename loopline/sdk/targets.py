@@ -61,7 +61,11 @@ class Target:
         if self.is_notebook:
             cells = notebook.read_cells(self.file)
             return any(_defines(_parsed(notebook.python_of(text)[0]), name) for _, text in cells)
-        return _defines(ast.parse(self.file.read_text(encoding="utf-8"), str(self.file)), name)
+        try:
+            tree = ast.parse(self.file.read_text(encoding="utf-8"), str(self.file))
+        except SyntaxError as exc:
+            raise syntax_error(self.file, exc) from None
+        return _defines(tree, name)
 
     def module_name(self) -> tuple[str, Path]:
         """The dotted module name of the file and the folder to put on sys.path for it:
@@ -88,6 +92,8 @@ class Target:
                 module = importlib.import_module(name)
         except ImportError as exc:
             raise UsageError(f"cannot import {self.file} as module {name!r}: {exc}") from exc
+        except SyntaxError as exc:  # in the file, or in a module it imports
+            raise syntax_error(self.file, exc) from None
         except LooplineError as exc:  # e.g. a func's options refused at decoration: say where
             line = self._line_of(exc)
             raise UsageError(f"{exc} ({self.file.name}{f', line {line}' if line else ''})") from exc
@@ -125,6 +131,15 @@ class Target:
         if not isinstance(found, Function):
             raise UsageError(f"{self.file}:{name} is not a @loopline.func (it is a {type(found).__name__})")
         return found
+
+
+def syntax_error(file: Path, error: SyntaxError) -> UsageError:
+    """`error` shown as Python shows it (file, line, the line itself and a caret under the
+    mistake), not as a traceback through the loader."""
+    where = "".join(traceback.format_exception_only(error)).rstrip()
+    culprit = error.filename or str(file)
+    what = f"{file}" if Path(culprit) == file else f"{file} imports {culprit}, which"
+    return UsageError(f"{what} has a syntax error; fix it, then run again.\n{where}")
 
 
 def _defines(tree: ast.Module | None, name: str) -> bool:

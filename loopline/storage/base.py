@@ -78,6 +78,10 @@ class MetadataStore(Protocol):
     def live_runners(self) -> list[RunnerRecord]:
         """Runners that have not stopped."""
 
+    def unfinished_runners(self) -> list[RunnerRecord]:
+        """Runners, stopped or not, that some unfinished run still belongs to (a stopped one
+        among them left its runs behind: they are orphans)."""
+
     def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
         """Mark every unfinished run of these (dead) runners ORPHANED and stop the runners;
         return the ids of the runs marked."""

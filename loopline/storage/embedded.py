@@ -14,6 +14,7 @@ process loads SQLAlchemy only for a database and httpx only for a server.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,24 +38,66 @@ def open_stores(settings: Settings) -> tuple[MetadataStore, ArtifactStore]:
         return open_server_stores(settings)
     metadata = open_metadata_store(settings)
     url = settings.artifacts_url
-    if _is_local(url):
-        return metadata, open_artifact_store(url)
-    return metadata, open_artifact_store(f"{url}{_VALUES_IN}{settings.database_url}")
+    try:
+        if _is_local(url):
+            return metadata, open_artifact_store(url)
+        return metadata, open_artifact_store(f"{url}{_VALUES_IN}{settings.database_url}")
+    except OSError as exc:  # a local folder that cannot be made or written
+        metadata.close()
+        raise StoreError(
+            f"cannot use the artifact folder {url}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != url else ''}. Make it "
+            "a folder you can write to, or point LOOPLINE_ARTIFACTS_URL (or LOOPLINE_HOME) elsewhere"
+        ) from exc
+    except BaseException:
+        metadata.close()
+        raise
 
 
 def open_metadata_store(settings: Settings) -> MetadataStore:
     """A SQLite file opens on the standard library's sqlite3 (SQLAlchemy loads when a query
-    needs it); any other database on SQLAlchemy."""
+    needs it); any other database on SQLAlchemy. A store that cannot be opened (a home that is a
+    file, a read-only folder, a corrupt file, a database server that does not answer) raises a
+    `StoreError` that names it (never its password) and says what to do."""
     from loopline.storage.sql.sqlite import SqliteMetadataStore, sqlite_file
 
     url = settings.database_url
     if url.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
-    if sqlite_file(url) is not None:
-        return SqliteMetadataStore(url)
-    from loopline.storage.sql.store import SqlMetadataStore
+        _make_home(settings.home)
+    path = sqlite_file(url)
+    if path is not None:
+        from loopline.storage.sql.failures import explain
 
-    return SqlMetadataStore(url)
+        try:
+            return SqliteMetadataStore(url)
+        except sqlite3.Error as exc:
+            raise explain(exc, path) or StoreError(
+                f"cannot open the Loopline database {path}: {exc}"
+            ) from exc
+    from loopline.storage.sql.store import open_sql_store
+
+    return open_sql_store(url)
+
+
+def check_home(home: Path) -> None:
+    """Refuse a LOOPLINE_HOME that is a file, saying so."""
+    if home.exists() and not home.is_dir():
+        raise StoreError(
+            f"LOOPLINE_HOME is {home}, which is a file, not a folder. Point LOOPLINE_HOME at a "
+            "folder (Loopline creates it when it does not exist), or move that file away"
+        )
+
+
+def _make_home(home: Path) -> None:
+    check_home(home)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create LOOPLINE_HOME {home}: {exc.strerror or exc}"
+            f"{' (a part of that path is a file)' if isinstance(exc, NotADirectoryError) else ''}. "
+            "Point LOOPLINE_HOME at a folder you can write to (it is created when it does not exist)"
+        ) from exc
 
 
 def open_artifact_store(url: str | Path, *, api_key: str | None = None) -> ArtifactStore:

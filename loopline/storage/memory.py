@@ -189,6 +189,11 @@ class MemoryMetadataStore:
         with self._lock:
             return [r for r in self._runners.values() if r.stopped_at is None]
 
+    def unfinished_runners(self) -> list[RunnerRecord]:
+        with self._lock:
+            ids = {r.runner_id for r in self._runs.values() if r.state not in TERMINAL_STATES}
+            return [r for r in self._runners.values() if r.id in ids]
+
     def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
         ids = set(runner_ids)
         marked = []
@@ -201,8 +206,9 @@ class MemoryMetadataStore:
                     )
                     marked.append(run.id)
             for runner_id in ids:
-                if runner_id in self._runners:
-                    self._runners[runner_id] = dataclasses.replace(self._runners[runner_id], stopped_at=at)
+                runner = self._runners.get(runner_id)
+                if runner is not None and runner.stopped_at is None:
+                    self._runners[runner_id] = dataclasses.replace(runner, stopped_at=at)
         return marked
 
     def request_cancel(self, run_id: str) -> str:

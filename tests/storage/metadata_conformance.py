@@ -506,6 +506,15 @@ class MetadataStoreConformance:
         two_runners.orphan_runs(["dead"], at(10), "gone")
         assert [r.id for r in two_runners.live_runners()] == ["alive"]
 
+    def test_unfinished_runners_are_those_an_unfinished_run_names_stopped_or_not(
+        self, two_runners: MetadataStore
+    ) -> None:
+        two_runners.save_runner(self.runner("alive", stopped_at=at(5)))
+        two_runners.save_runner(self.runner("idle"))
+        assert sorted(r.id for r in two_runners.unfinished_runners()) == ["alive", "dead"]
+        two_runners.orphan_runs(["dead", "alive"], at(10), "gone")
+        assert two_runners.unfinished_runners() == []
+
     def test_orphaning_no_runners_marks_nothing(self, two_runners: MetadataStore) -> None:
         assert two_runners.orphan_runs([], at(10), "x") == []
 

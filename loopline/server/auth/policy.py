@@ -109,6 +109,7 @@ RPC_READS: Mapping[str, frozenset[str]] = {
             "read_metrics",
             "notes",
             "live_runners",
+            "unfinished_runners",
             "cancel_requested",
             "referenced_artifact_ids",
             "pipeline_stats",

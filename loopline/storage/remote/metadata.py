@@ -98,6 +98,10 @@ class HttpMetadataStore:
         result: list[RunnerRecord] = self._call("live_runners")
         return result
 
+    def unfinished_runners(self) -> list[RunnerRecord]:
+        result: list[RunnerRecord] = self._call("unfinished_runners")
+        return result
+
     def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
         result: list[str] = self._call("orphan_runs", runner_ids=list(runner_ids), at=at, reason=reason)
         return result

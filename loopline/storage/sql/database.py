@@ -37,8 +37,27 @@ def create_sql_engine(url: str) -> sa.Engine:
         return sa.create_engine(url, pool_pre_ping=True, json_serializer=dump_json)
     except (ImportError, sa.exc.ArgumentError) as exc:
         raise StoreError(
-            f"cannot use database {url!r}: {exc}. For PostgreSQL, install `loopline[postgres]`"
+            f"cannot use database {hide_password(url)}: {exc}. For PostgreSQL, install `loopline[postgres]`"
         ) from exc
+
+
+def unreachable(url: str, error: sa.exc.DBAPIError) -> StoreError:
+    """The database at `url` refused a connection (or is not there): say which (never with its
+    password), why in its own words, and what to check."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+    return StoreError(
+        f"cannot connect to the database {hide_password(url)} (LOOPLINE_DATABASE_URL): {reason}. "
+        "Check that the database server runs and accepts connections there, and that the URL's "
+        "host, port, user, password and database name are right"
+    )
+
+
+def hide_password(url: str) -> str:
+    """`url` as it may be shown: its password as ***."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "a database URL that is not one (LOOPLINE_DATABASE_URL)"
 
 
 def dialect_insert(engine: sa.Engine, table: sa.Table) -> Any:
@@ -69,7 +88,7 @@ def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as connection:
         try:
             return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-        except sa.exc.DBAPIError:  # no such table
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no such table (not a corrupt file)
             return None
 
 

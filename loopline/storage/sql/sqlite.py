@@ -42,6 +42,7 @@ from loopline.core.records import (
     utcnow,
 )
 from loopline.storage.base import PipelineStats, RunPage
+from loopline.storage.sql.failures import explain
 from loopline.storage.sql.head import HEAD_REVISION
 from loopline.storage.sql.new_sqlite import create_head_schema, is_empty, migration_lock
 from loopline.storage.sql.pragmas import LOOKUP_CACHE_KIB, configure_sqlite_connection
@@ -253,6 +254,7 @@ class _Connection:
     statements look rows up by key)."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self.connection = sqlite3.connect(path, timeout=60, check_same_thread=False, cached_statements=64)
         configure_sqlite_connection(self.connection, cache_kib=LOOKUP_CACHE_KIB)
         self.lock = threading.Lock()
@@ -284,9 +286,26 @@ class _Transaction:
             raise
         return self.owner.connection
 
-    def __exit__(self, kind: object, *exc: object) -> None:
+    def __exit__(self, kind: object, error: BaseException | None, _tb: object) -> None:
+        """Commit, or roll back; a failure of the file or its disk (full, read-only, corrupt)
+        becomes a `StoreError` that says so. SQLite has rolled back already after some of them:
+        the failure then stays the one to report, not the ROLLBACK that finds no transaction."""
+        connection = self.owner.connection
         try:
-            self.owner.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+            if error is None:
+                try:
+                    connection.execute("COMMIT")
+                except sqlite3.Error as commit_error:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise explain(commit_error, self.owner.path) or commit_error from commit_error
+                return
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                explained = explain(error, self.owner.path)
+                if explained is not None:
+                    raise explained from error
         finally:
             self.owner.lock.release()
 
@@ -399,6 +418,14 @@ class SqliteMetadataStore:
         rows = self._reader.query(f"SELECT {_RUNNERS.select} FROM runners WHERE stopped_at IS NULL")
         return [RunnerRecord(**_RUNNERS.mapping(row)) for row in rows]
 
+    def unfinished_runners(self) -> list[RunnerRecord]:
+        rows = self._reader.query(
+            f"SELECT {_RUNNERS.select} FROM runners WHERE id IN (SELECT runner_id FROM runs "
+            f"WHERE state NOT IN ({_placeholders(len(_TERMINAL))}))",
+            _TERMINAL,
+        )
+        return [RunnerRecord(**_RUNNERS.mapping(row)) for row in rows]
+
     def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
         ids = list(runner_ids)
         if not ids:
@@ -418,7 +445,7 @@ class SqliteMetadataStore:
                 [(RunState.ORPHANED.value, _time(at), error, _time(utcnow()), run_id) for run_id in marked],
             )
             db.execute(
-                f"UPDATE runners SET stopped_at = ? WHERE id IN ({_placeholders(len(ids))})",
+                f"UPDATE runners SET stopped_at = coalesce(stopped_at, ?) WHERE id IN ({_placeholders(len(ids))})",
                 (_time(at), *ids),
             )
         return marked

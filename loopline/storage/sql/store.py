@@ -31,7 +31,13 @@ from loopline.storage.base import PipelineStats, RunPage
 from loopline.storage.paging import decode_cursor, encode_cursor
 from loopline.storage.sql import tables as t
 from loopline.storage.sql import team_tables as team
-from loopline.storage.sql.database import create_sql_engine, dialect_insert, upgrade, write_transaction
+from loopline.storage.sql.database import (
+    create_sql_engine,
+    dialect_insert,
+    unreachable,
+    upgrade,
+    write_transaction,
+)
 from loopline.storage.sql.rows import (
     STORE_OWNED,
     artifact_row,
@@ -42,6 +48,15 @@ from loopline.storage.sql.rows import (
     run_row,
     unique_artifacts,
 )
+
+
+def open_sql_store(url: str) -> SqlMetadataStore:
+    """The store on the database at `url`, migrated; one that cannot be reached raises a
+    `StoreError` that says so (see `unreachable`)."""
+    try:
+        return SqlMetadataStore(url)
+    except sa.exc.DBAPIError as exc:
+        raise unreachable(url, exc) from exc
 
 
 class SqlMetadataStore:
@@ -284,6 +299,13 @@ class SqlMetadataStore:
             rows = conn.execute(sa.select(t.runners).where(t.runners.c.stopped_at.is_(None))).mappings()
             return [RunnerRecord(**row) for row in rows]
 
+    def unfinished_runners(self) -> list[RunnerRecord]:
+        c = t.runs.c
+        unfinished = sa.select(c.runner_id).where(c.state.notin_([s.value for s in TERMINAL_STATES]))
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.runners).where(t.runners.c.id.in_(unfinished))).mappings()
+            return [RunnerRecord(**row) for row in rows]
+
     def orphan_runs(self, runner_ids: Iterable[str], at: dt.datetime, reason: str) -> list[str]:
         ids = list(runner_ids)
         if not ids:
@@ -299,7 +321,11 @@ class SqlMetadataStore:
                     .where(c.id.in_(marked))
                     .values(state=RunState.ORPHANED.value, ended_at=at, error=error, updated_at=utcnow())
                 )
-            conn.execute(t.runners.update().where(t.runners.c.id.in_(ids)).values(stopped_at=at))
+            conn.execute(
+                t.runners.update()
+                .where(t.runners.c.id.in_(ids))
+                .values(stopped_at=sa.func.coalesce(t.runners.c.stopped_at, at))
+            )
         return marked
 
     def request_cancel(self, run_id: str) -> str:
