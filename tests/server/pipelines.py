@@ -131,3 +131,23 @@ def picky(i: int, label: str) -> int:
 def picky_fan(n: int) -> int:
     """A fan-out some of whose calls fail: they differ by `i` and `label`, and share `n`."""
     return total([picky(i, f"case-{i}") for i in range(n)])
+
+
+@loopline.func
+def ping(x: int) -> int:
+    return x + 1
+
+
+@loopline.func
+def pong(x: int) -> int:
+    return x + 2
+
+
+@loopline.func
+def rally(n: int) -> int:
+    """A chain of two functions taking turns: no chain of one function to fold, so each call is
+    a box of its own, one below the other."""
+    x = ping(0)
+    for i in range(n):
+        x = pong(x) if i % 2 else ping(x)
+    return x

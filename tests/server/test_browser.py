@@ -80,6 +80,20 @@ def test_a_thousand_run_graph_is_drawn_as_a_fan_out(page: Any, seeded: Seeded, s
     assert page.locator("#panel table.runs tbody tr").first.locator(".fan-inputs").inner_text() == "x=0"
 
 
+def test_fit_shows_the_whole_of_a_graph_taller_than_its_pane(page: Any, stores: Any) -> None:
+    metadata, artifacts = stores
+    rally = pipelines.rally(20)  # 22 boxes in one column, about 2,100 px tall
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(rally)
+    page.goto(f"/runs/{rally.id}")
+    graph = page.locator("svg.graph")
+    graph.wait_for()
+    page.locator('[data-zoom="in"]').click()
+    page.locator('[data-zoom="fit"]').click()
+    drawn = graph.bounding_box()
+    pane = page.locator("#graph").bounding_box()
+    assert drawn["width"] <= pane["width"] and drawn["height"] <= pane["height"]
+
+
 def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> None:
     page.goto(f"/runs/{seeded.fan}")
     page.locator('svg.graph [data-toggle][data-open="1"]').focus()

@@ -434,12 +434,17 @@
       el.setAttribute("width", String(Math.round(w * scale)));
       el.setAttribute("height", String(Math.round(h * scale)));
     }
+    // "fit" shows the whole graph: its width and its height within the pane's room (the node
+    // budget keeps a fitted graph legible), never larger than life.
     function fit() {
       const el = svg();
       if (!el) return;
-      const [, , w] = el.getAttribute("viewBox").split(" ").map(Number);
-      scale = Math.max(0.3, Math.min(1, (graph.clientWidth - 8) / w));
+      const [, , w, h] = el.getAttribute("viewBox").split(" ").map(Number);
+      const room = parseFloat(getComputedStyle(graph).maxHeight) || graph.clientHeight;
+      scale = Math.max(0.1, Math.min(1, (graph.clientWidth - 8) / w, (room - 8) / h));
       applyScale();
+      graph.scrollLeft = 0;
+      graph.scrollTop = 0;
     }
     $$("[data-zoom]").forEach((b) => b.addEventListener("click", () => {
       const how = b.dataset.zoom;
