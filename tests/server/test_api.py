@@ -157,14 +157,12 @@ def test_artifact_converted_downloads(http: httpx.Client) -> None:
     assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "exe"}).status_code == 422
 
 
-def test_logs_are_read_after_a_sequence_number(http: httpx.Client) -> None:
+def test_logs_are_read_from_an_offset(http: httpx.Client) -> None:
     run = http.get("/api/v1/runs", params={"name": "make_table"}).json()["runs"][0]
     logs = http.get(f"/api/v1/runs/{run['id']}/logs").json()
     assert "making a table of 12 rows" in "".join(c["text"] for c in logs["chunks"])
-    assert logs["finished"] is True
-    assert (
-        http.get(f"/api/v1/runs/{run['id']}/logs", params={"after": logs["last_seq"]}).json()["chunks"] == []
-    )
+    assert (logs["finished"], logs["truncated"], logs["earlier"], logs["later"]) == (True, False, None, None)
+    assert http.get(f"/api/v1/runs/{run['id']}/logs", params={"offset": logs["end"]}).json()["chunks"] == []
 
 
 def test_followed_logs_of_a_finished_run_end(http: httpx.Client) -> None:

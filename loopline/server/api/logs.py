@@ -17,25 +17,35 @@ from loopline.server.state import ServerState, server_state
 router = APIRouter(prefix="/api/v1/runs", tags=["logs and metrics"], responses={404: {"model": ErrorOut}})
 State = Annotated[ServerState, Depends(server_state)]
 FOLLOW_POLL_S = 0.25
+DEFAULT_LOG_CHARS = 256 * 1024
+MAX_LOG_CHARS = 4 * 1024 * 1024
 METRICS_EVERY = 4  # polls between metric checks while following
 
 
-@router.get("/{run_id}/logs", response_model=LogsOut, summary="What the run wrote (stdout, stderr, logging)")
+@router.get(
+    "/{run_id}/logs",
+    response_model=LogsOut,
+    summary="What the run wrote (stdout, stderr, logging): its last 256 Ki characters, or a range",
+)
 def read_logs(
     run_id: str,
     state: State,
-    after: Annotated[int, Query(ge=0, le=2**62, description="only output after this seq")] = 0,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    offset: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**62,
+            description="the first character to return, counted from the start of the output; "
+            "leave it out for the end of the output (the last `limit` characters)",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LOG_CHARS, description="at most this many characters")
+    ] = DEFAULT_LOG_CHARS,
 ) -> LogsOut:
     run = state.metadata.get_run(run_id)
-    chunks = state.metadata.read_logs(run_id, after_seq=after, limit=limit)
-    last = chunks[-1].seq if chunks else after
-    return LogsOut(
-        run_id=run_id,
-        chunks=[LogChunkOut.model_validate(c) for c in chunks],
-        last_seq=last,
-        finished=run.state.is_terminal,
-    )
+    window = state.metadata.read_log_window(run_id, offset=offset, limit=limit)
+    return LogsOut.of(window, limit, finished=run.state.is_terminal)
 
 
 @router.get(
