@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from loopline.cl.labeling.queue import LabelingQueue
 from loopline.cl.store.records import LabelingTask, TaskState
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.auth.guard import acting_as
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.schemas.labeling import (
@@ -52,9 +53,9 @@ def task_queue(state: ServerState, task_id: int) -> tuple[LabelingQueue, Labelin
 
 
 @router.get("", response_model=list[QueueOut], summary="The labeling queues and their tasks per state")
-def list_queues(state: State) -> list[QueueOut]:
+def list_queues(state: State, limit: Limit = 100, offset: Offset = 0) -> list[QueueOut]:
     loop = state.workspace.store
-    return [QueueOut(name=name, counts=loop.task_counts(name)) for name in loop.queues()]
+    return [QueueOut(name=name, counts=loop.task_counts(name)) for name in page(loop.queues(), limit, offset)]
 
 
 @router.get(

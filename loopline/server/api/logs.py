@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from loopline.server import sse
+from loopline.server.api.paging import Offset, page
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.schemas.logs import LogChunkOut, LogsOut, MetricOut
 from loopline.server.state import ServerState, server_state
@@ -19,6 +20,7 @@ State = Annotated[ServerState, Depends(server_state)]
 FOLLOW_POLL_S = 0.25
 DEFAULT_LOG_CHARS = 256 * 1024
 MAX_LOG_CHARS = 4 * 1024 * 1024
+MAX_METRIC_POINTS = 100_000
 METRICS_EVERY = 4  # polls between metric checks while following
 
 
@@ -90,6 +92,13 @@ async def _follow(run_id: str, after: int, request: Request, state: ServerState)
 
 
 @router.get("/{run_id}/metrics", response_model=list[MetricOut], summary="Metric points the run logged")
-def read_metrics(run_id: str, state: State) -> list[MetricOut]:
+def read_metrics(
+    run_id: str,
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=MAX_METRIC_POINTS, description="at most this many points")] = 10_000,
+    offset: Offset = 0,
+) -> list[MetricOut]:
     state.metadata.get_run(run_id)
-    return [MetricOut.model_validate(p) for p in state.metadata.read_metrics(run_id=run_id)]
+    return [
+        MetricOut.model_validate(p) for p in page(state.metadata.read_metrics(run_id=run_id), limit, offset)
+    ]
