@@ -84,8 +84,17 @@ def test_bad_input_is_a_4xx_with_a_message(http: httpx.Client) -> None:
         assert response.status_code == 422, params
         assert isinstance(response.json()["detail"], str)
     bad_cursor = http.get("/api/v1/runs", params={"cursor": "not-a-cursor"})
-    assert bad_cursor.status_code == 400
+    assert bad_cursor.status_code == 422
     assert "cursor" in bad_cursor.json()["detail"]
+
+
+def test_any_cursor_of_the_documented_form_is_a_position(http: httpx.Client) -> None:
+    assert http.get("/api/v1/runs", params={"cursor": "0.x"}).json()["runs"] == []
+    newest = http.get("/api/v1/runs", params={"limit": 2}).json()
+    assert (
+        http.get("/api/v1/runs", params={"cursor": newest["next_cursor"], "limit": 1}).json()["runs"]
+        == (http.get("/api/v1/runs", params={"limit": 3}).json()["runs"][2:3])
+    )
 
 
 def test_unknown_ids_are_404(http: httpx.Client) -> None:
@@ -153,7 +162,7 @@ def test_artifact_converted_downloads(http: httpx.Client) -> None:
     output_id = http.get(f"/api/v1/runs/{run['id']}").json()["output_id"]
     csv = http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "csv"})
     assert csv.text.splitlines()[0] == ",x,y,mixed"
-    assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "npy"}).status_code == 400
+    assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "npy"}).status_code == 409
     assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "exe"}).status_code == 422
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from loopline.server.schemas.common import RecordOut, StrictIn
+from loopline.server.schemas.common import RecordOut, StrictIn, WholeNumber
 
 
 class LabelingTaskOut(RecordOut):
@@ -43,7 +43,7 @@ class LabelerIn(StrictIn):
 
 
 class ClaimIn(LabelerIn):
-    limit: int = Field(default=3, ge=1, le=100)
+    limit: WholeNumber = Field(default=3, ge=1, le=100)
 
 
 class LabelIn(LabelerIn):
