@@ -32,7 +32,7 @@ REFUSED_BY_STATE = {
 }
 
 # Slow enough with every check on: at most this many examples an operation, from a fixed seed.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 
 
 def excluded_checks(case: Any) -> list[Any]:

@@ -58,7 +58,13 @@ def users(state: State, limit: Limit = 100, offset: Offset = 0) -> list[UserOut]
 
 
 @router.post(
-    "/users", response_model=UserOut, summary="Add a user (admins)", responses={400: {"model": ErrorOut}}
+    "/users",
+    response_model=UserOut,
+    summary="Add a user (admins)",
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut, "description": "a user of this name exists"},
+    },
 )
 def add_user(body: UserIn, request: Request, state: State) -> UserOut:
     user = admin.add_user(
