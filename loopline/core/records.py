@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from loopline.core import html
@@ -228,6 +228,40 @@ class LogChunk:
     text: str
     created_at: dt.datetime
     seq: int = 0  # assigned by the store
+
+
+@dataclasses.dataclass(frozen=True)
+class LogWindow:
+    """A slice of a run's output, counted in characters: `chunks` (cut to the slice at both ends)
+    hold characters `start` up to `end` of the `total` the run wrote so far."""
+
+    run_id: str
+    total: int
+    start: int
+    chunks: list[LogChunk]
+
+    @property
+    def end(self) -> int:
+        return self.start + sum(len(c.text) for c in self.chunks)
+
+
+def window_start(total: int, offset: int | None, limit: int) -> int:
+    """Where a window of `limit` characters starts: at `offset` (at most the end), or, without
+    one, `limit` characters before the end (the tail)."""
+    return max(0, total - limit) if offset is None else min(offset, total)
+
+
+def cut_window(
+    run_id: str, total: int, start: int, limit: int, chunks: Iterable[tuple[int, LogChunk]]
+) -> LogWindow:
+    """The window `[start, start + limit)` out of `(offset of its first character, chunk)` pairs."""
+    stop = start + limit
+    pieces = [
+        dataclasses.replace(chunk, text=chunk.text[max(0, start - at) : stop - at])
+        for at, chunk in chunks
+        if at < stop and at + len(chunk.text) > start
+    ]
+    return LogWindow(run_id, total, start, [p for p in pieces if p.text])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,8 +5,9 @@ Updates are collected in memory and written by a background thread in one transa
 database commit. Several updates of the same run within one interval become one row write.
 A crash loses at most the last interval's updates; artifacts are already safe on disk, and the
 steps they belong to rerun or hit the cache. A burst of updates (a pipeline that registers a
-hundred thousand steps at once) is written as soon as `FLUSH_AT` runs wait, so what waits in
-memory stays bounded. A run that was just created waits up to HOLD_CREATED_S more: it is
+hundred thousand steps at once) is written as soon as `FLUSH_AT` runs wait, and a step's output
+as soon as `LOGS_FLUSH_AT` characters wait (the step waits for that write), so what waits in
+memory stays bounded however much a step prints. A run that was just created waits up to HOLD_CREATED_S more: it is
 usually ready, running or done by then, and is written once (the dashboard shows it a quarter
 of a second later; the pipeline's root is written at once).
 """
@@ -31,6 +32,8 @@ from loopline.storage.base import MetadataStore
 
 logger = logging.getLogger(__name__)
 FLUSH_AT = 2_000  # runs waiting: write now rather than at the end of the interval
+CHUNK_CHARS = 64 * 1024  # a stored log chunk holds at most this much output
+LOGS_FLUSH_AT = 1024 * 1024  # characters of output waiting: write them now, the step waits
 # A run created this recently that is still `created` waits for the next interval: most steps
 # (and every cache hit) move on within it, and their run is then written once, not twice.
 HOLD_CREATED_S = 0.25
@@ -44,6 +47,11 @@ class StoreTracker(RunHooks):
         self._runs: dict[str, RunRecord] = {}
         self._artifacts: dict[str, ArtifactRecord] = {}
         self._logs: list[LogChunk] = []
+        self._open: tuple[str, str, dt.datetime] | None = None  # the chunk being added to
+        self._open_parts: list[str] = []
+        self._open_chars = 0
+        self._log_chars = 0  # output waiting, in characters
+        self._writing = threading.local()  # `now` is set while this thread writes
         self._metrics: list[MetricPoint] = []
         self._write_lock = threading.Lock()
         self._failure: str | None = None  # the last failed write's error, said once
@@ -62,13 +70,22 @@ class StoreTracker(RunHooks):
     def _write_burst(self) -> None:
         """Write what waits now, in the caller's thread (a burst of updates holds the interpreter,
         so the writer thread would barely get to run), unless a write is under way already."""
-        if not self._write_lock.acquire(blocking=False):
+        self._write_now(wait=False)
+
+    def _write_now(self, *, wait: bool) -> None:
+        """Write what waits in this thread, logging a failure; with `wait`, after the write under
+        way if there is one, else not at all then."""
+        if getattr(self._writing, "now", False):
+            return  # output printed by this thread's own write (a warning) waits for the next one
+        if not self._write_lock.acquire(blocking=wait):
             return
+        self._writing.now = True
         try:
             self._write(self._take())
         except Exception as error:  # noqa: BLE001 - written again later; said by _retrying
             self._retrying(error)
         finally:
+            self._writing.now = False
             self._write_lock.release()
 
     def on_artifact(self, *, artifact: ArtifactRecord) -> None:
@@ -76,12 +93,36 @@ class StoreTracker(RunHooks):
             self._artifacts[artifact.id] = artifact
 
     def on_log(self, *, run_id: str, stream: str, text: str) -> None:
+        # NUL would end the text early for SQLite's length() and is refused by PostgreSQL.
+        text = text.replace("\x00", "\ufffd")
         with self._lock:
-            last = self._logs[-1] if self._logs else None
-            if last is not None and last.run_id == run_id and last.stream == stream:
-                self._logs[-1] = LogChunk(run_id, stream, last.text + text, last.created_at)
-            else:
-                self._logs.append(LogChunk(run_id, stream, text, utcnow()))
+            for at in range(0, len(text), CHUNK_CHARS):
+                self._add_log(run_id, stream, text[at : at + CHUNK_CHARS])
+            full = self._log_chars >= LOGS_FLUSH_AT
+        if full:
+            # Stored before the step prints on, so what waits in memory stays near LOGS_FLUSH_AT.
+            self._write_now(wait=True)
+
+    def _add_log(self, run_id: str, stream: str, text: str) -> None:
+        """Append to the open chunk, or close it and open another (the run or stream changed, or
+        it would grow past CHUNK_CHARS). Parts are joined once, when the chunk closes."""
+        if (
+            self._open is None
+            or self._open[:2] != (run_id, stream)
+            or self._open_chars + len(text) > CHUNK_CHARS
+        ):
+            self._close_log()
+            self._open = (run_id, stream, utcnow())
+        self._open_parts.append(text)
+        self._open_chars += len(text)
+        self._log_chars += len(text)
+
+    def _close_log(self) -> None:
+        if self._open is not None and self._open_parts:
+            self._logs.append(
+                LogChunk(self._open[0], self._open[1], "".join(self._open_parts), self._open[2])
+            )
+        self._open, self._open_parts, self._open_chars = None, [], 0
 
     def on_metric(self, *, point: MetricPoint) -> None:
         with self._lock:
@@ -96,6 +137,8 @@ class StoreTracker(RunHooks):
     def _take(self, *, hold_young: bool = False) -> WriteBatch:
         held: dict[str, RunRecord] = {}
         with self._lock:
+            self._close_log()
+            self._log_chars = 0
             runs = self._runs
             if hold_young:
                 young = utcnow() - dt.timedelta(seconds=HOLD_CREATED_S)
@@ -118,12 +161,17 @@ class StoreTracker(RunHooks):
             for artifact in batch.artifacts:
                 self._artifacts.setdefault(artifact.id, artifact)
             self._logs[:0] = batch.logs
+            self._log_chars += sum(len(c.text) for c in batch.logs)
             self._metrics[:0] = batch.metrics
 
     def flush(self) -> None:
         """Write everything pending now (raises if the store refuses)."""
         with self._write_lock:
-            self._write(self._take())
+            self._writing.now = True
+            try:
+                self._write(self._take())
+            finally:
+                self._writing.now = False
 
     def _write(self, batch: WriteBatch) -> None:
         if not batch:

@@ -32,6 +32,7 @@ from loopline.sdk.context import MetricSink
 from loopline.storage.embedded import open_artifact_store
 
 FLUSH_INTERVAL_S = 0.1
+LOGS_SEND_AT = 1024 * 1024  # characters of output waiting: send them now rather than on the tick
 PARENT_CHECK_S = 1.0
 
 
@@ -65,12 +66,14 @@ def portable_result(result: StepResult) -> bytes:
 
 
 class Channel:
-    """Messages to the runner, with output buffered and sent at most every 0.1 s."""
+    """Messages to the runner, with output buffered and sent every 0.1 s, or at once when
+    LOGS_SEND_AT characters wait."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.lock = threading.Lock()
         self.pending: list[tuple[str, str, str]] = []
+        self.pending_chars = 0
         self.wake = threading.Event()
         threading.Thread(target=self._flusher, daemon=True).start()
 
@@ -82,10 +85,14 @@ class Channel:
     def log(self, run_id: str, stream: str, text: str) -> None:
         with self.lock:
             self.pending.append((run_id, stream, text))
+            self.pending_chars += len(text)
+            full = self.pending_chars >= LOGS_SEND_AT
+        if full:
+            self.flush()  # the step waits while the runner takes it: memory stays bounded
 
     def flush(self) -> None:
         with self.lock:
-            pending, self.pending = self.pending, []
+            pending, self.pending, self.pending_chars = self.pending, [], 0
         if pending:
             self.send(("logs", pending))
 

@@ -76,7 +76,7 @@ from loopline.server.pages.render import TEMPLATES
 from loopline.server.rendering.figures import plotly_js, plotly_sheets
 from loopline.server.state import ServerState
 from loopline.storage.base import ArtifactStore, MetadataStore
-from loopline.team.errors import KeyNotFoundError, UserNotFoundError
+from loopline.team.errors import KeyNotFoundError, UserExistsError, UserNotFoundError
 from loopline.team.sql import SqlTeamStore
 from loopline.team.store import MemoryTeamStore, TeamStore
 
@@ -352,7 +352,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         KeyNotFoundError,
     ):
         app.add_exception_handler(missing, not_found)
-    for clash in (ArtifactCorruptedError, DatasetConflictError, AliasMovedError, TaskStateError):
+    for clash in (
+        ArtifactCorruptedError,
+        DatasetConflictError,
+        AliasMovedError,
+        TaskStateError,
+        UserExistsError,
+    ):
         app.add_exception_handler(clash, conflict)
     app.add_exception_handler(LooplineError, bad_request)
     app.add_exception_handler(RequestValidationError, invalid)

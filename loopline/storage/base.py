@@ -15,6 +15,7 @@ from loopline.core.records import (
     ArtifactRecord,
     CacheHit,
     LogChunk,
+    LogWindow,
     MetricPoint,
     Note,
     RunFilter,
@@ -65,6 +66,10 @@ class MetadataStore(Protocol):
         """The artifact's record, or ArtifactNotFoundError."""
 
     def read_logs(self, run_id: str, *, after_seq: int = 0, limit: int = 10_000) -> list[LogChunk]: ...
+
+    def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
+        """At most `limit` characters of the run's output, from character `offset` on, or, with no
+        offset, its last `limit` characters; with the total it wrote so far."""
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]: ...
 

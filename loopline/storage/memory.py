@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import threading
 from collections.abc import Iterable, Sequence
 
@@ -13,6 +14,7 @@ from loopline.core.records import (
     CacheHit,
     ErrorInfo,
     LogChunk,
+    LogWindow,
     MetricPoint,
     Note,
     RunFilter,
@@ -20,7 +22,9 @@ from loopline.core.records import (
     RunRecord,
     RunState,
     WriteBatch,
+    cut_window,
     utcnow,
+    window_start,
 )
 from loopline.errors import ArtifactNotFoundError, RunNotFoundError
 from loopline.storage.base import PipelineStats, RunPage
@@ -160,6 +164,16 @@ class MemoryMetadataStore:
         with self._lock:
             chunks = [c for c in self._logs if c.run_id == run_id and c.seq > after_seq]
         return chunks[:limit]
+
+    def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
+        with self._lock:
+            chunks = [c for c in self._logs if c.run_id == run_id]
+        ends = list(itertools.accumulate(len(c.text) for c in chunks))
+        total = ends[-1] if ends else 0
+        start = window_start(total, offset, limit)
+        return cut_window(
+            run_id, total, start, limit, ((end - len(c.text), c) for end, c in zip(ends, chunks, strict=True))
+        )
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
         with self._lock:

@@ -1,22 +1,24 @@
-"""Cursor pagination over runs ordered newest first: a cursor names the last run of a page."""
+"""Cursor pagination over runs ordered newest first: a cursor names the last run of a page, as
+`MICROSECONDS.RUN_ID` (its creation time since the epoch, and its id). Any string of that form is
+a position in the list, so the API's schema can say exactly which cursors it takes."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import re
 
 from loopline.errors import UsageError
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9A-Za-z_-]{1,64}$"
+
 
 def encode_cursor(created_at: dt.datetime, run_id: str) -> str:
-    raw = f"{created_at.isoformat()}|{run_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{(created_at - EPOCH) // dt.timedelta(microseconds=1)}.{run_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        stamp, run_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|", 1)
-        return dt.datetime.fromisoformat(stamp), run_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"invalid cursor {cursor!r}: pass the next_cursor of a previous page") from exc
+    if re.fullmatch(CURSOR_PATTERN, cursor) is None:
+        raise UsageError(f"invalid cursor {cursor!r}: pass the next_cursor of a previous page")
+    micros, run_id = cursor.split(".", 1)
+    return EPOCH + dt.timedelta(microseconds=int(micros)), run_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loopline.errors import LooplineError
+from loopline.errors import LooplineError, UsageError
 
 
 class UserNotFoundError(LooplineError, KeyError):
@@ -19,4 +19,8 @@ class KeyNotFoundError(LooplineError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-__all__ = ["KeyNotFoundError", "UserNotFoundError"]
+class UserExistsError(UsageError):
+    """A user with this name exists already."""
+
+
+__all__ = ["KeyNotFoundError", "UserExistsError", "UserNotFoundError"]

@@ -9,10 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from loopline.errors import UsageError
 from loopline.storage.sql import team_tables as t
 from loopline.storage.sql.database import create_sql_engine, upgrade, write_transaction
-from loopline.team.errors import KeyNotFoundError, UserNotFoundError
+from loopline.team.errors import KeyNotFoundError, UserExistsError, UserNotFoundError
 from loopline.team.records import ApiKey, AuditEvent, AuditQuery, Role, Session, User
 from loopline.team.store import key_missing_message, user_exists_message, user_missing_message
 
@@ -34,7 +33,7 @@ class SqlTeamStore:
             with write_transaction(self.engine) as conn:
                 conn.execute(t.users.insert().values(**row))
         except sa.exc.IntegrityError:
-            raise UsageError(user_exists_message(user.name)) from None
+            raise UserExistsError(user_exists_message(user.name)) from None
         return dataclasses.replace(user, has_password=password_hash is not None)
 
     def get_user(self, name: str) -> User:

@@ -8,8 +8,7 @@ import datetime as dt
 import threading
 from typing import Protocol, runtime_checkable
 
-from loopline.errors import UsageError
-from loopline.team.errors import KeyNotFoundError, UserNotFoundError
+from loopline.team.errors import KeyNotFoundError, UserExistsError, UserNotFoundError
 from loopline.team.records import ApiKey, AuditEvent, AuditQuery, Role, Session, User
 
 
@@ -112,7 +111,7 @@ class MemoryTeamStore:
     def add_user(self, user: User, password_hash: str | None) -> User:
         with self._lock:
             if user.name in self._users:
-                raise UsageError(user_exists_message(user.name))
+                raise UserExistsError(user_exists_message(user.name))
             saved = dataclasses.replace(user, has_password=password_hash is not None)
             self._users[user.name] = saved
             self._passwords[user.name] = password_hash

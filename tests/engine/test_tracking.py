@@ -56,3 +56,29 @@ def test_a_burst_of_updates_is_written_without_waiting(
     for i in range(10):
         tracker.on_run_update(run=run(f"r{i}"))
     assert store.count_runs() == 10
+
+
+def test_output_is_written_as_it_comes_so_little_waits_in_memory(
+    tracker: StoreTracker, store: MemoryMetadataStore
+) -> None:
+    line = "x" * 1023 + "\n"
+    waited = 0
+    for _ in range(3 * tracking.LOGS_FLUSH_AT // len(line)):
+        tracker.on_log(run_id="a", stream="stdout", text=line)
+        waited = max(waited, tracker._log_chars)
+    assert waited < tracking.LOGS_FLUSH_AT
+    tracker.flush()
+    chunks = store.read_logs("a")
+    assert "".join(c.text for c in chunks) == line * (3 * tracking.LOGS_FLUSH_AT // len(line))
+    assert max(len(c.text) for c in chunks) <= tracking.CHUNK_CHARS
+
+
+def test_one_huge_write_is_stored_in_bounded_chunks(
+    tracker: StoreTracker, store: MemoryMetadataStore
+) -> None:
+    text = "y" * (2 * tracking.LOGS_FLUSH_AT + 5)
+    tracker.on_log(run_id="a", stream="stderr", text=text)
+    tracker.flush()
+    chunks = store.read_logs("a")
+    assert "".join(c.text for c in chunks) == text
+    assert max(len(c.text) for c in chunks) == tracking.CHUNK_CHARS

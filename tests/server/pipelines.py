@@ -71,6 +71,22 @@ def fan(n: int) -> int:
     return total([inc(i) for i in range(n)])
 
 
+LOUD_LINE = "line {:07d} " + "x" * 88  # 101 characters with its newline
+
+
+def loud_output(lines: int) -> str:
+    """What `loud(lines)` prints."""
+    return "".join(LOUD_LINE.format(i) + "\n" for i in range(lines))
+
+
+@loopline.func
+def loud(lines: int) -> int:
+    """Prints `lines` numbered lines (a log of ~100 characters a line)."""
+    for i in range(lines):
+        print(LOUD_LINE.format(i))
+    return lines
+
+
 @loopline.func
 def explode(message: str) -> int:
     raise ValueError(message)

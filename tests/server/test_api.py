@@ -84,8 +84,17 @@ def test_bad_input_is_a_4xx_with_a_message(http: httpx.Client) -> None:
         assert response.status_code == 422, params
         assert isinstance(response.json()["detail"], str)
     bad_cursor = http.get("/api/v1/runs", params={"cursor": "not-a-cursor"})
-    assert bad_cursor.status_code == 400
+    assert bad_cursor.status_code == 422
     assert "cursor" in bad_cursor.json()["detail"]
+
+
+def test_any_cursor_of_the_documented_form_is_a_position(http: httpx.Client) -> None:
+    assert http.get("/api/v1/runs", params={"cursor": "0.x"}).json()["runs"] == []
+    newest = http.get("/api/v1/runs", params={"limit": 2}).json()
+    assert (
+        http.get("/api/v1/runs", params={"cursor": newest["next_cursor"], "limit": 1}).json()["runs"]
+        == (http.get("/api/v1/runs", params={"limit": 3}).json()["runs"][2:3])
+    )
 
 
 def test_unknown_ids_are_404(http: httpx.Client) -> None:
@@ -153,18 +162,16 @@ def test_artifact_converted_downloads(http: httpx.Client) -> None:
     output_id = http.get(f"/api/v1/runs/{run['id']}").json()["output_id"]
     csv = http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "csv"})
     assert csv.text.splitlines()[0] == ",x,y,mixed"
-    assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "npy"}).status_code == 400
+    assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "npy"}).status_code == 409
     assert http.get(f"/api/v1/artifacts/{output_id}/download", params={"format": "exe"}).status_code == 422
 
 
-def test_logs_are_read_after_a_sequence_number(http: httpx.Client) -> None:
+def test_logs_are_read_from_an_offset(http: httpx.Client) -> None:
     run = http.get("/api/v1/runs", params={"name": "make_table"}).json()["runs"][0]
     logs = http.get(f"/api/v1/runs/{run['id']}/logs").json()
     assert "making a table of 12 rows" in "".join(c["text"] for c in logs["chunks"])
-    assert logs["finished"] is True
-    assert (
-        http.get(f"/api/v1/runs/{run['id']}/logs", params={"after": logs["last_seq"]}).json()["chunks"] == []
-    )
+    assert (logs["finished"], logs["truncated"], logs["earlier"], logs["later"]) == (True, False, None, None)
+    assert http.get(f"/api/v1/runs/{run['id']}/logs", params={"offset": logs["end"]}).json()["chunks"] == []
 
 
 def test_followed_logs_of_a_finished_run_end(http: httpx.Client) -> None:

@@ -41,7 +41,7 @@ def test_a_matplotlib_figure_is_served_as_svg(http: httpx.Client, stores: Any) -
 def test_other_artifacts_are_not_figures(http: httpx.Client, seeded: Any) -> None:
     output_id = http.get(f"/api/v1/runs/{seeded.fan}").json()["output_id"]
     response = http.get(f"/api/v1/artifacts/{output_id}/figure")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "not a figure" in response.json()["detail"]
 
 
@@ -70,7 +70,7 @@ def test_the_style_rules_plotly_js_would_write_into_the_page_are_style_sheets(ht
 def test_only_plotly_figures_have_plotly_json(http: httpx.Client, seeded: Seeded) -> None:
     output_id = http.get(f"/api/v1/runs/{seeded.fan}").json()["output_id"]
     response = http.get(f"/api/v1/artifacts/{output_id}/plotly")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "not a plotly figure" in response.json()["detail"]
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from loopline.core.records import Note, utcnow
 from loopline.engine.relaunch import Relaunch, start_rerun
 from loopline.errors import RunNotFoundError
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.auth.guard import acting_as
 from loopline.server.rendering.markdown import render_markdown
 from loopline.server.schemas.actions import CancelOut, NoteIn, NoteOut, RerunIn, RerunOut
@@ -95,9 +96,9 @@ async def _wait_until_recorded(state: ServerState, started: Relaunch) -> None:
 
 
 @router.get("/{run_id}/notes", response_model=list[NoteOut], summary="Notes on this run, oldest first")
-def list_notes(run_id: str, state: State) -> list[NoteOut]:
+def list_notes(run_id: str, state: State, limit: Limit = 100, offset: Offset = 0) -> list[NoteOut]:
     state.metadata.get_run(run_id)
-    return [NoteOut.of(n, render_markdown(n.body)) for n in state.metadata.notes(run_id)]
+    return [NoteOut.of(n, render_markdown(n.body)) for n in page(state.metadata.notes(run_id), limit, offset)]
 
 
 @router.post(

@@ -28,6 +28,7 @@ from loopline.storage.artifacts import check_artifact_id, load_value, verified_c
 
 router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses={404: {"model": ErrorOut}})
 State = Annotated[ServerState, Depends(server_state)]
+NOT_DRAWN = "the artifact is not a figure of this kind, or this server cannot draw it"
 T = TypeVar("T")
 
 
@@ -41,7 +42,13 @@ def get_artifact(artifact_id: str, state: State) -> ArtifactOut:
 @router.get(
     "/{artifact_id}/download",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}, "text/csv": {}}}, 400: {"model": ErrorOut}},
+    responses={
+        200: {"content": {"application/octet-stream": {}, "text/csv": {}}},
+        409: {
+            "model": ErrorOut,
+            "description": "the stored value's type has no such format (or it is corrupt)",
+        },
+    },
     summary="The stored value: Loopline's encoded bytes (raw), or CSV / .npy / JSON for tables, arrays and plain data",
 )
 async def download(
@@ -91,14 +98,14 @@ def _convert(value: Any, format: str) -> tuple[bytes, str, str]:
         except (TypeError, ValueError):
             pass
     raise HTTPException(
-        400, f"this artifact ({type(value).__name__}) cannot be downloaded as {format}; use format=raw"
+        409, f"this artifact ({type(value).__name__}) cannot be downloaded as {format}; use format=raw"
     )
 
 
 @router.get(
     "/{artifact_id}/figure",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}, 400: {"model": ErrorOut}},
+    responses={200: {"content": {"image/svg+xml": {}}}, 409: {"model": ErrorOut, "description": NOT_DRAWN}},
     summary="A stored matplotlib or plotly figure, drawn as SVG",
 )
 async def figure(artifact_id: str, state: State) -> Response:
@@ -109,7 +116,10 @@ async def figure(artifact_id: str, state: State) -> Response:
 @router.get(
     "/{artifact_id}/plotly",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, 400: {"model": ErrorOut}},
+    responses={
+        200: {"content": {"application/json": {}}},
+        409: {"model": ErrorOut, "description": NOT_DRAWN},
+    },
     summary="A stored plotly figure as plotly.js draws it (data and layout)",
 )
 async def plotly_figure(artifact_id: str, state: State) -> Response:
@@ -120,12 +130,12 @@ async def plotly_figure(artifact_id: str, state: State) -> Response:
 async def _drawn(
     artifact_id: str, state: ServerState, types: tuple[str, ...], what: str, draw: Callable[[Any], T]
 ) -> T:
-    """A stored figure of one of `types`, drawn by `draw` (off the event loop); 400 otherwise."""
+    """A stored figure of one of `types`, drawn by `draw` (off the event loop); 409 otherwise."""
     record = await asyncio.to_thread(state.metadata.get_artifact, check_artifact_id(artifact_id))
     if not (isinstance(record.summary, dict) and record.summary.get("type") in types):
-        raise HTTPException(400, f"artifact {artifact_id[:12]} is a {record.type_name}, not {what}")
+        raise HTTPException(409, f"artifact {artifact_id[:12]} is a {record.type_name}, not {what}")
     value = await asyncio.to_thread(load_value, artifact_id, state.artifacts)
     try:
         return await asyncio.to_thread(draw, value)
     except FigureUnavailable as exc:
-        raise HTTPException(400, str(exc)) from exc
+        raise HTTPException(409, str(exc)) from exc

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.lookups import MAX_VERSION, load_dataset
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.schemas.datasets import DatasetDiffOut, DatasetOut, DatasetVersionOut
@@ -18,8 +19,9 @@ State = Annotated[ServerState, Depends(server_state)]
 @router.get(
     "/datasets", response_model=list[DatasetVersionOut], summary="The latest version of every dataset"
 )
-def list_datasets(state: State) -> list[DatasetVersionOut]:
-    return [DatasetVersionOut.model_validate(v) for v in state.workspace.store.latest_dataset_versions()]
+def list_datasets(state: State, limit: Limit = 100, offset: Offset = 0) -> list[DatasetVersionOut]:
+    versions = state.workspace.store.latest_dataset_versions()
+    return [DatasetVersionOut.model_validate(v) for v in page(versions, limit, offset)]
 
 
 @router.get(

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from loopline.cl.labeling.queue import LabelingQueue
 from loopline.cl.store.records import LabelingTask, TaskState
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.auth.guard import acting_as
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.schemas.labeling import (
@@ -38,6 +39,15 @@ router = APIRouter(
     },
 )
 State = Annotated[ServerState, Depends(server_state)]
+# What LabelingQueue takes as a name: no blank, no space (as str.isspace() has it) at either end.
+QueueName = Annotated[
+    str,
+    Path(
+        pattern=r"^[^\s\x1c-\x1f\x85](.*[^\s\x1c-\x1f\x85])?$",
+        max_length=256,
+        description="a plain name, e.g. digits",
+    ),
+]
 TaskId = Annotated[int, Path(ge=1, le=2**62)]
 LEASE_S = 600.0
 
@@ -52,9 +62,9 @@ def task_queue(state: ServerState, task_id: int) -> tuple[LabelingQueue, Labelin
 
 
 @router.get("", response_model=list[QueueOut], summary="The labeling queues and their tasks per state")
-def list_queues(state: State) -> list[QueueOut]:
+def list_queues(state: State, limit: Limit = 100, offset: Offset = 0) -> list[QueueOut]:
     loop = state.workspace.store
-    return [QueueOut(name=name, counts=loop.task_counts(name)) for name in loop.queues()]
+    return [QueueOut(name=name, counts=loop.task_counts(name)) for name in page(loop.queues(), limit, offset)]
 
 
 @router.get(
@@ -63,7 +73,7 @@ def list_queues(state: State) -> list[QueueOut]:
     summary="A queue's tasks, in queue order",
 )
 def list_tasks(
-    queue_name: str,
+    queue_name: QueueName,
     state: State,
     states: Annotated[list[TaskState], Query(alias="state", description="only tasks in these states")] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -78,7 +88,7 @@ def list_tasks(
     response_model=list[LabelingTaskOut],
     summary="Lease up to `limit` open tasks to a labeler (ten minutes; two labelers never share one)",
 )
-def claim(queue_name: str, body: ClaimIn, request: Request, state: State) -> list[LabelingTaskOut]:
+def claim(queue_name: QueueName, body: ClaimIn, request: Request, state: State) -> list[LabelingTaskOut]:
     return [
         LabelingTaskOut.model_validate(t)
         for t in queue(state, queue_name).claim(body.limit, labeler=acting_as(request, body.labeler))
@@ -126,7 +136,7 @@ def review(task_id: TaskId, body: ReviewIn, request: Request, state: State) -> L
     response_model=CommitOut,
     summary="Append the labeled (or only the approved) examples to a dataset as a new version",
 )
-def commit(queue_name: str, body: CommitIn, state: State) -> CommitOut:
+def commit(queue_name: QueueName, body: CommitIn, state: State) -> CommitOut:
     review = True if body.reviewed_only else None  # unchecked: as the queue is configured, never less
     chosen = LabelingQueue(queue_name, review=review, workspace=state.workspace)
     done = chosen.commit(body.dataset)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from loopline.server import sse
+from loopline.server.api.paging import Offset, page
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.schemas.logs import LogChunkOut, LogsOut, MetricOut
 from loopline.server.state import ServerState, server_state
@@ -17,25 +18,36 @@ from loopline.server.state import ServerState, server_state
 router = APIRouter(prefix="/api/v1/runs", tags=["logs and metrics"], responses={404: {"model": ErrorOut}})
 State = Annotated[ServerState, Depends(server_state)]
 FOLLOW_POLL_S = 0.25
+DEFAULT_LOG_CHARS = 256 * 1024
+MAX_LOG_CHARS = 4 * 1024 * 1024
+MAX_METRIC_POINTS = 100_000
 METRICS_EVERY = 4  # polls between metric checks while following
 
 
-@router.get("/{run_id}/logs", response_model=LogsOut, summary="What the run wrote (stdout, stderr, logging)")
+@router.get(
+    "/{run_id}/logs",
+    response_model=LogsOut,
+    summary="What the run wrote (stdout, stderr, logging): its last 256 Ki characters, or a range",
+)
 def read_logs(
     run_id: str,
     state: State,
-    after: Annotated[int, Query(ge=0, le=2**62, description="only output after this seq")] = 0,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    offset: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**62,
+            description="the first character to return, counted from the start of the output; "
+            "leave it out for the end of the output (the last `limit` characters)",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LOG_CHARS, description="at most this many characters")
+    ] = DEFAULT_LOG_CHARS,
 ) -> LogsOut:
     run = state.metadata.get_run(run_id)
-    chunks = state.metadata.read_logs(run_id, after_seq=after, limit=limit)
-    last = chunks[-1].seq if chunks else after
-    return LogsOut(
-        run_id=run_id,
-        chunks=[LogChunkOut.model_validate(c) for c in chunks],
-        last_seq=last,
-        finished=run.state.is_terminal,
-    )
+    window = state.metadata.read_log_window(run_id, offset=offset, limit=limit)
+    return LogsOut.of(window, limit, finished=run.state.is_terminal)
 
 
 @router.get(
@@ -80,6 +92,13 @@ async def _follow(run_id: str, after: int, request: Request, state: ServerState)
 
 
 @router.get("/{run_id}/metrics", response_model=list[MetricOut], summary="Metric points the run logged")
-def read_metrics(run_id: str, state: State) -> list[MetricOut]:
+def read_metrics(
+    run_id: str,
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=MAX_METRIC_POINTS, description="at most this many points")] = 10_000,
+    offset: Offset = 0,
+) -> list[MetricOut]:
     state.metadata.get_run(run_id)
-    return [MetricOut.model_validate(p) for p in state.metadata.read_metrics(run_id=run_id)]
+    return [
+        MetricOut.model_validate(p) for p in page(state.metadata.read_metrics(run_id=run_id), limit, offset)
+    ]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.schemas.common import ErrorOut
 from loopline.server.schemas.models import AliasMoveOut, ModelOut, ModelSummaryOut, ModelVersionOut
 from loopline.server.state import ServerState, server_state
@@ -19,11 +20,11 @@ State = Annotated[ServerState, Depends(server_state)]
     response_model=list[ModelSummaryOut],
     summary="Every registered model, its latest version and aliases",
 )
-def list_models(state: State) -> list[ModelSummaryOut]:
+def list_models(state: State, limit: Limit = 100, offset: Offset = 0) -> list[ModelSummaryOut]:
     store = state.workspace.store
     return [
         ModelSummaryOut(latest=ModelVersionOut.model_validate(m), aliases=store.aliases(m.name))
-        for m in store.latest_model_versions()
+        for m in page(store.latest_model_versions(), limit, offset)
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from loopline.server import queries
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.schemas.pipelines import DurationPoint, PipelineOut, PipelinesOut
 from loopline.server.schemas.runs import RunOut
 from loopline.server.state import ServerState, server_state
@@ -16,7 +17,9 @@ State = Annotated[ServerState, Depends(server_state)]
 
 
 @router.get("", response_model=PipelinesOut, summary="Every pipeline with its statistics, latest first")
-def list_pipelines(state: State, recent: Annotated[int, Query(ge=1, le=500)] = 30) -> PipelinesOut:
+def list_pipelines(
+    state: State, recent: Annotated[int, Query(ge=1, le=500)] = 30, limit: Limit = 100, offset: Offset = 0
+) -> PipelinesOut:
     return PipelinesOut(
         pipelines=[
             PipelineOut(
@@ -35,6 +38,6 @@ def list_pipelines(state: State, recent: Annotated[int, Query(ge=1, le=500)] = 3
                     for r in row.stats.recent
                 ],
             )
-            for row in queries.pipelines(state.metadata, recent)
+            for row in page(queries.pipelines(state.metadata, recent), limit, offset)
         ]
     )

@@ -21,6 +21,7 @@ from loopline.server.schemas.runs import (
     TreeOut,
 )
 from loopline.server.state import ServerState, server_state
+from loopline.storage.paging import CURSOR_PATTERN
 
 router = APIRouter(
     prefix="/api/v1/runs", tags=["runs"], responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}}
@@ -56,7 +57,10 @@ def list_runs(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=CURSOR_PATTERN, max_length=100, description="the next_cursor of the previous page"),
+    ] = None,
     count: Annotated[bool, Query(description="also count every matching run (slower)")] = False,
 ) -> RunListOut:
     query = queries.run_filter(

@@ -18,6 +18,7 @@ from loopline.cl.store.protocol import CLStore
 from loopline.cl.store.records import Trigger
 from loopline.core.records import utcnow
 from loopline.errors import UsageError
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.auth.guard import acting_as
 from loopline.server.schemas.common import DoneOut, ErrorOut
 from loopline.server.schemas.schedules import ScheduleEdit, ScheduleIn, ScheduleOut
@@ -39,8 +40,8 @@ def _out(state: ServerState, name: str) -> ScheduleOut:
 
 
 @router.get("", response_model=list[ScheduleOut], summary="Every schedule, its next slot and last runs")
-def list_schedules(state: State) -> list[ScheduleOut]:
-    return [_out(state, s.name) for s in state.workspace.store.list_schedules()]
+def list_schedules(state: State, limit: Limit = 100, offset: Offset = 0) -> list[ScheduleOut]:
+    return [_out(state, s.name) for s in page(state.workspace.store.list_schedules(), limit, offset)]
 
 
 @router.post(

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from loopline._version import __version__
+from loopline.server.api.paging import Limit, Offset, page
 from loopline.server.auth.guard import AUDITED, origin_of, principal_of
 from loopline.server.queries import Moment, parse_moment
 from loopline.server.schemas.common import ErrorOut
@@ -52,12 +53,18 @@ def whoami(request: Request) -> WhoamiOut:
 
 
 @router.get("/users", response_model=list[UserOut], summary="Every user (admins)")
-def users(state: State) -> list[UserOut]:
-    return [UserOut.model_validate(u) for u in state.team.list_users()]
+def users(state: State, limit: Limit = 100, offset: Offset = 0) -> list[UserOut]:
+    return [UserOut.model_validate(u) for u in page(state.team.list_users(), limit, offset)]
 
 
 @router.post(
-    "/users", response_model=UserOut, summary="Add a user (admins)", responses={400: {"model": ErrorOut}}
+    "/users",
+    response_model=UserOut,
+    summary="Add a user (admins)",
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut, "description": "a user of this name exists"},
+    },
 )
 def add_user(body: UserIn, request: Request, state: State) -> UserOut:
     user = admin.add_user(
@@ -84,8 +91,13 @@ def change_user(name: str, body: UserChangeIn, request: Request, state: State) -
 
 
 @router.get("/keys", response_model=list[KeyOut], summary="API keys, newest first (admins)")
-def keys(state: State, user: Annotated[str | None, Query(max_length=128)] = None) -> list[KeyOut]:
-    return [KeyOut.model_validate(k) for k in state.team.list_keys(user)]
+def keys(
+    state: State,
+    user: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[KeyOut]:
+    return [KeyOut.model_validate(k) for k in page(state.team.list_keys(user), limit, offset)]
 
 
 @router.post(
@@ -127,7 +139,7 @@ def audit(
     since: Moment = None,
     until: Moment = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> list[AuditEventOut]:
     query = AuditQuery(
         actor=actor,

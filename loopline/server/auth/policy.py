@@ -106,6 +106,7 @@ RPC_READS: Mapping[str, frozenset[str]] = {
             "find_cached",
             "get_artifact",
             "read_logs",
+            "read_log_window",
             "read_metrics",
             "notes",
             "live_runners",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def finite(value: float | None) -> float | None:
@@ -23,6 +23,14 @@ class RecordOut(BaseModel):
     records too), so a field named like the record's is copied without code."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+def _whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer as JSON Schema has it: 3 or 3.0 (both are integers there), never "3" or 3.5.
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 
 class StrictIn(BaseModel):

@@ -6,8 +6,12 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypeAliasType
 
-from loopline.server.schemas.common import RecordOut, StrictIn
+from loopline.server.schemas.common import RecordOut, StrictIn, WholeNumber
+
+# What a label may be (`cl.production.checks.json_value`): a JSON scalar, or a list of labels.
+JsonLabel = TypeAliasType("JsonLabel", "str | int | float | bool | list[JsonLabel] | None")
 
 
 class LabelingTaskOut(RecordOut):
@@ -43,17 +47,19 @@ class LabelerIn(StrictIn):
 
 
 class ClaimIn(LabelerIn):
-    limit: int = Field(default=3, ge=1, le=100)
+    limit: WholeNumber = Field(default=3, ge=1, le=100)
 
 
 class LabelIn(LabelerIn):
-    label: Any = Field(description="what the model should have predicted (a JSON value)")
+    label: JsonLabel = Field(
+        description="what the model should have predicted: a string, number, boolean, null or a list of them"
+    )
 
 
 class ReviewIn(StrictIn):
     reviewer: str = Field(min_length=1, max_length=64)
     approve: bool
-    label: Any = Field(default=None, description="a corrected label, when approving")
+    label: JsonLabel = Field(default=None, description="a corrected label, when approving")
 
 
 class CommitIn(StrictIn):

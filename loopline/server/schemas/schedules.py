@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from loopline.cl.store.records import Schedule, Slot
-from loopline.server.schemas.common import RecordOut, StrictIn
+from loopline.server.schemas.common import RecordOut, StrictIn, WholeNumber
 
 
 class SlotOut(RecordOut):
@@ -30,14 +30,16 @@ class ScheduleIn(StrictIn):
     params: list[Annotated[str, Field(max_length=4096)]] = Field(
         default_factory=list, max_length=200, description="the pipeline's parameters as on the command line"
     )
-    cron: str | None = Field(None, max_length=256, description='five cron fields, e.g. "0 2 * * *"')
+    cron: str | None = Field(
+        None, min_length=1, max_length=256, description='five cron fields, e.g. "0 2 * * *" (or give dataset)'
+    )
     timezone: str = Field(
         "UTC", min_length=1, max_length=64, description="whose clock the cron follows (IANA)"
     )
     dataset: str | None = Field(
-        None, max_length=256, description="instead of cron: run when this dataset grows"
+        None, min_length=1, max_length=256, description="instead of cron: run when this dataset grows"
     )
-    min_new: int | None = Field(None, ge=1, le=2**31, description="by at least this many examples")
+    min_new: WholeNumber | None = Field(None, ge=1, le=2**31, description="by at least this many examples")
     webhooks: list[Annotated[str, Field(max_length=2048)]] = Field(default_factory=list, max_length=20)
     webhook_format: Literal["json", "slack"] = "json"
 
@@ -54,12 +56,14 @@ class ScheduleEdit(StrictIn):
     params: list[Annotated[str, Field(max_length=4096)]] | None = Field(
         None, max_length=200, description="new parameters (checked against the target)"
     )
-    cron: str | None = Field(None, max_length=256, description="a new cron expression")
+    cron: str | None = Field(None, min_length=1, max_length=256, description="a new cron expression")
     timezone: str | None = Field(
         None, min_length=1, max_length=64, description="a new time zone for the cron"
     )
-    dataset: str | None = Field(None, max_length=256, description="run when this dataset grows instead")
-    min_new: int | None = Field(None, ge=1, le=2**31, description="by at least this many examples")
+    dataset: str | None = Field(
+        None, min_length=1, max_length=256, description="run when this dataset grows instead"
+    )
+    min_new: WholeNumber | None = Field(None, ge=1, le=2**31, description="by at least this many examples")
     webhooks: list[Annotated[str, Field(max_length=2048)]] | None = Field(
         None, max_length=20, description="the new webhooks (an empty list removes them)"
     )

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from loopline.server.schemas.common import RecordOut, StrictIn
+from loopline.team.admin import NAME as USER_NAME
 
 
 class HealthOut(RecordOut):
@@ -32,7 +33,10 @@ class UserOut(RecordOut):
 
 
 class UserIn(StrictIn):
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(
+        pattern=USER_NAME.pattern,
+        description="letters, digits and . _ @ + - (up to 128), a letter or digit first",
+    )
     role: str = Field(pattern="^(viewer|labeler|editor|admin)$")
     password: str | None = Field(default=None, min_length=12, max_length=1024)
 

@@ -497,51 +497,104 @@
       history.replaceState(history.state, "", pageUrl(selected));
     }
 
-    // logs: followed live, searchable
+    // logs: the tail first, earlier output on request, then followed live; searchable
+    let logGeneration = 0;
     function startLogs() {
       if (logSource) logSource.close();
+      logSource = null;
+      const generation = ++logGeneration;
       const pre = $("#logs", panel);
       if (!pre) return;
       const runId = pre.dataset.runId;
       const search = $(".log-search", panel);
       const count = $(".log-count", panel);
       const follow = $(".log-follow", panel);
+      const earlier = $(".log-earlier", panel);
       let lines = 0;
-      const filter = () => {
+      let earlierUrl = null;
+      const counted = () => {
         const needle = search.value.toLowerCase();
-        let shown = 0;
-        for (const line of pre.children) {
-          const hit = !needle || line.textContent.toLowerCase().includes(needle);
-          line.classList.toggle("hidden", !hit);
-          if (hit) shown += 1;
-        }
+        const shown = pre.querySelectorAll("div:not(.hidden)").length;
         count.textContent = needle ? `${shown} of ${lines} lines` : `${lines} lines`;
       };
+      const filter = () => {
+        const needle = search.value.toLowerCase();
+        for (const line of pre.children) {
+          line.classList.toggle("hidden", Boolean(needle) && !line.textContent.toLowerCase().includes(needle));
+        }
+        counted();
+      };
       search.addEventListener("input", filter);
-      logSource = listen(`/api/v1/runs/${runId}/logs/stream`, {
-        log: (chunk) => {
-          const needle = search.value.toLowerCase();
-          const parts = chunk.text.split("\n");
-          if (parts[parts.length - 1] === "") parts.pop();
-          for (const text of parts.map(plainLine)) {
-            const line = document.createElement("div");
-            line.className = chunk.stream === "stderr" ? "stderr" : "";
-            line.textContent = text;
-            if (needle && !text.toLowerCase().includes(needle)) line.classList.add("hidden");
-            pre.append(line);
-            lines += 1;
+      const lineDivs = (chunk) => {
+        const needle = search.value.toLowerCase();
+        const parts = chunk.text.split("\n");
+        if (parts[parts.length - 1] === "") parts.pop();
+        return parts.map(plainLine).map((text) => {
+          const line = document.createElement("div");
+          line.className = chunk.stream === "stderr" ? "stderr" : "";
+          line.textContent = text;
+          if (needle && !text.toLowerCase().includes(needle)) line.classList.add("hidden");
+          return line;
+        });
+      };
+      const append = (chunks) => {
+        for (const chunk of chunks) {
+          const divs = lineDivs(chunk);
+          pre.append(...divs);
+          lines += divs.length;
+        }
+        counted();
+        if (follow.checked) pre.scrollTop = pre.scrollHeight;
+      };
+      const offerEarlier = (answer) => {
+        earlierUrl = answer.earlier;
+        earlier.hidden = !earlierUrl;
+        earlier.textContent = `Load earlier output (${answer.offset.toLocaleString()} characters before)`;
+      };
+      earlier.onclick = async () => {
+        earlier.disabled = true;
+        try {
+          const answer = await api("GET", earlierUrl);
+          const height = pre.scrollHeight;
+          const divs = answer.chunks.flatMap(lineDivs);
+          const first = pre.firstElementChild;
+          if (first && divs.length && !answer.chunks[answer.chunks.length - 1].text.endsWith("\n")) {
+            first.textContent = divs.pop().textContent + first.textContent; // one line, cut by the window
           }
-          count.textContent = `${lines} lines`;
-          if (follow.checked) pre.scrollTop = pre.scrollHeight;
-        },
-        metrics: async () => {
-          const box = $("#metrics", panel);
-          if (!box) return;
-          const response = await html(`/fragments/metrics/${runId}`);
-          box.innerHTML = await response.text();
-        },
-        end: () => logSource && logSource.close(),
-      });
+          pre.prepend(...divs);
+          lines += divs.length;
+          pre.scrollTop += pre.scrollHeight - height; // the lines in view stay in view
+          offerEarlier(answer);
+          counted();
+        } catch (error) {
+          toast(error.message, true);
+        } finally {
+          earlier.disabled = false;
+        }
+      };
+      (async () => {
+        let after = 0;
+        try {
+          const answer = await api("GET", `/api/v1/runs/${runId}/logs`);
+          if (generation !== logGeneration) return;
+          append(answer.chunks);
+          offerEarlier(answer);
+          after = answer.last_seq;
+        } catch (error) {
+          toast(error.message, true);
+        }
+        if (generation !== logGeneration) return;
+        logSource = listen(`/api/v1/runs/${runId}/logs/stream?after=${after}`, {
+          log: (chunk) => append([chunk]),
+          metrics: async () => {
+            const box = $("#metrics", panel);
+            if (!box) return;
+            const response = await html(`/fragments/metrics/${runId}`);
+            box.innerHTML = await response.text();
+          },
+          end: () => logSource && logSource.close(),
+        });
+      })();
     }
 
     // actions

@@ -18,6 +18,7 @@ from loopline.core.records import (
     ArtifactRecord,
     CacheHit,
     LogChunk,
+    LogWindow,
     MetricPoint,
     Note,
     RunFilter,
@@ -77,6 +78,10 @@ class HttpMetadataStore:
 
     def read_logs(self, run_id: str, *, after_seq: int = 0, limit: int = 10_000) -> list[LogChunk]:
         result: list[LogChunk] = self._call("read_logs", run_id=run_id, after_seq=after_seq, limit=limit)
+        return result
+
+    def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
+        result: LogWindow = self._call("read_log_window", run_id=run_id, offset=offset, limit=limit)
         return result
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:

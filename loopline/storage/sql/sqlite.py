@@ -31,6 +31,7 @@ from loopline.core.records import (
     CacheHit,
     ErrorInfo,
     LogChunk,
+    LogWindow,
     MetricPoint,
     Note,
     Resources,
@@ -488,6 +489,9 @@ class SqliteMetadataStore:
 
     def read_logs(self, run_id: str, *, after_seq: int = 0, limit: int = 10_000) -> list[LogChunk]:
         return self.sql.read_logs(run_id, after_seq=after_seq, limit=limit)
+
+    def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
+        return self.sql.read_log_window(run_id, offset=offset, limit=limit)
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
         return self.sql.read_metrics(run_id=run_id, root_id=root_id)

@@ -17,6 +17,7 @@ from loopline.core.records import (
     ErrorInfo,
     InputRef,
     LogChunk,
+    LogWindow,
     MetricPoint,
     Note,
     RunFilter,
@@ -24,7 +25,9 @@ from loopline.core.records import (
     RunRecord,
     RunState,
     WriteBatch,
+    cut_window,
     utcnow,
+    window_start,
 )
 from loopline.errors import ArtifactNotFoundError, RunNotFoundError
 from loopline.storage.base import PipelineStats, RunPage
@@ -255,6 +258,41 @@ class SqlMetadataStore:
         )
         with self.engine.connect() as conn:
             return [LogChunk(**row) for row in conn.execute(query).mappings()]
+
+    def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
+        # Sizes and running ends are summed by the database, which also cuts the chunks that
+        # overlap the window: at most about `limit` characters of text reach Python.
+        size = sa.func.length(t.logs.c.text)
+        ends = (
+            sa.select(
+                t.logs.c.seq, size.label("size"), sa.func.sum(size).over(order_by=t.logs.c.seq).label("end")
+            )
+            .where(t.logs.c.run_id == run_id)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            total_query = sa.select(sa.func.coalesce(sa.func.sum(size), 0)).where(t.logs.c.run_id == run_id)
+            total = int(conn.execute(total_query).scalar_one())
+            start = window_start(total, offset, limit)
+            at = ends.c.end - ends.c.size
+            skip = sa.case((at < start, start - at), else_=0)
+            query = (
+                sa.select(
+                    t.logs.c.seq,
+                    t.logs.c.run_id,
+                    t.logs.c.stream,
+                    t.logs.c.created_at,
+                    sa.func.substr(t.logs.c.text, skip + 1, limit).label("text"),
+                    (at + skip).label("at"),
+                )
+                .join(ends, ends.c.seq == t.logs.c.seq)
+                .where(ends.c.end > start, at < start + limit)
+                .order_by(t.logs.c.seq)
+            )
+            rows = [dict(row) for row in conn.execute(query).mappings()]
+        return cut_window(
+            run_id, total, start, limit, ((int(row.pop("at")), LogChunk(**row)) for row in rows)
+        )
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
         query = sa.select(t.metrics).order_by(t.metrics.c.id)
