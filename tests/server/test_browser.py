@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 import loopline
 from loopline.cl.production.log import InferenceLog
+from loopline.server.background import RunningServer
 from tests.server import pipelines
 from tests.server.conftest import Seeded, eventually
 from tools import showcase
@@ -92,6 +94,45 @@ def test_fit_shows_the_whole_of_a_graph_taller_than_its_pane(page: Any, stores: 
     drawn = graph.bounding_box()
     pane = page.locator("#graph").bounding_box()
     assert drawn["width"] <= pane["width"] and drawn["height"] <= pane["height"]
+
+
+def test_moments_read_in_the_readers_time_zone_with_utc_on_hover(
+    browser: Any, server: RunningServer, seeded: Seeded
+) -> None:
+    context = browser.new_context(base_url=server.url, timezone_id="Asia/Tokyo", locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto("/runs")
+        moment = page.locator(f'tr[data-run-id="{seeded.showcase}"] time')
+        moment.wait_for()
+        utc = dt.datetime.strptime(moment.get_attribute("title") or "", "%Y-%m-%d %H:%M:%S UTC")
+        shown = moment.inner_text()
+        assert shown.endswith("GMT+9")
+        assert shown.removesuffix(" GMT+9") == f"{utc + dt.timedelta(hours=9):%Y-%m-%d %H:%M:%S}"
+    finally:
+        context.close()
+
+
+def test_dark_mode_follows_the_system_setting(
+    browser: Any, server: RunningServer, seeded: Seeded, shots: Path
+) -> None:
+    context = browser.new_context(
+        base_url=server.url, color_scheme="dark", viewport={"width": 1440, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"/runs/{seeded.showcase}")
+        page.locator("svg.graph .node").first.wait_for()
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        ink = page.evaluate("getComputedStyle(document.body).color")
+        box = page.evaluate("getComputedStyle(document.querySelector('svg.graph .node .box')).fill")
+        assert (background, ink, box) == ("rgb(15, 18, 25)", "rgb(227, 231, 238)", "rgb(23, 27, 36)")
+        page.screenshot(path=shots / "run-dark.png")
+        page.goto(f"/runs/{seeded.failing}")
+        page.locator(".error-box").first.wait_for()
+        page.screenshot(path=shots / "failed-run-dark.png")
+    finally:
+        context.close()
 
 
 def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> None:

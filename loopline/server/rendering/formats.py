@@ -6,6 +6,8 @@ import datetime as dt
 import math
 from typing import Any
 
+from markupsafe import Markup
+
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
@@ -21,6 +23,17 @@ def duration(seconds: float | None) -> str:
 
 def moment(when: dt.datetime | None) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
+
+
+def local_time(when: dt.datetime | None) -> Markup:
+    """A moment as the page shows it: in UTC here, in the reader's time zone once the page's
+    script has run (UTC stays on hover)."""
+    if when is None:
+        return Markup("")
+    utc = moment(when)
+    return Markup('<time datetime="{}" data-utc="{}" title="{}">{}</time>').format(
+        when.astimezone(dt.UTC).isoformat(), utc, utc, utc
+    )
 
 
 def filesize(n: int | None) -> str:

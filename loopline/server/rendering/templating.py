@@ -15,7 +15,7 @@ from loopline.core.records import RunRecord
 from loopline.server.rendering.charts import duration_chart
 from loopline.server.rendering.entities import entity_link
 from loopline.server.rendering.figures import FIGURE_TYPES, PLOTLY_FIGURE
-from loopline.server.rendering.formats import cell, duration, filesize, moment, number, sortkey
+from loopline.server.rendering.formats import cell, duration, filesize, local_time, moment, number, sortkey
 from loopline.server.rendering.graph_layout import FANOUT_MIN
 from loopline.server.rendering.states import shown_state, stopped
 
@@ -83,6 +83,7 @@ def create_environment() -> Environment:
     env.filters.update(
         duration=duration,
         moment=moment,
+        when=local_time,
         filesize=filesize,
         number=number,
         cell=cell,

@@ -1074,9 +1074,30 @@
     }
   }
 
+  // Moments come in UTC (`time[data-utc]`); each is shown in the reader's time zone, UTC on hover.
+  const pad = (n) => String(n).padStart(2, "0");
+  const zoneName = (d) =>
+    (new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d).find((p) => p.type === "timeZoneName") || {}).value || "";
+  function localTimes(root) {
+    const found = root.matches("time[data-utc]") ? [root] : $$("time[data-utc]", root);
+    for (const el of found) {
+      const d = new Date(el.getAttribute("datetime"));
+      if (Number.isNaN(d.getTime()) || el.dataset.local === "1") continue;
+      el.dataset.local = "1";
+      el.title = el.dataset.utc;
+      el.textContent = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+        `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneName(d)}`.trimEnd();
+    }
+  }
+
   new MutationObserver((changes) => {
     for (const change of changes) {
-      for (const node of change.addedNodes) if (node instanceof Element) applyStyleNumbers(node);
+      for (const node of change.addedNodes) {
+        if (node instanceof Element) {
+          applyStyleNumbers(node);
+          localTimes(node);
+        }
+      }
     }
     drawFigures(document);
   }).observe(document.documentElement, {
@@ -1086,6 +1107,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     applyStyleNumbers(document.documentElement);
+    localTimes(document.documentElement);
     drawFigures(document);
     const flash = sessionStorage.getItem("loopline-toast");
     if (flash) {
