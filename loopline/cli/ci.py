@@ -109,8 +109,9 @@ def ci(args: tuple[str, ...]) -> None:
     """
     try:
         code = run_gate(list(args))
-    except (LooplineError, OSError) as error:  # misuse, or a file that cannot be written
+    except (LooplineError, OSError) as error:  # misuse, a file that cannot load or be written
         click.echo(f"error: {error}", err=True)
+        click.echo("the gate could not decide (exit 2); this is not a regression", err=True)
         code = gate.EXIT_ERROR
     except Exception:  # noqa: BLE001 - the pipeline's own code failed to load (a syntax error, an import that raises)
         traceback.print_exc()
