@@ -135,6 +135,21 @@ def test_dark_mode_follows_the_system_setting(
         context.close()
 
 
+def test_the_nav_works_in_an_800_px_window(page: Any, seeded: Seeded) -> None:
+    page.set_viewport_size({"width": 800, "height": 700})
+    page.goto(f"/runs/{seeded.showcase}")
+    links = page.locator("header.top nav a")
+    assert links.count() >= 10
+    for index in range(links.count()):
+        box = links.nth(index).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 800, links.nth(
+            index
+        ).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 800
+    links.filter(has_text="Loops").click()
+    page.wait_for_url("**/loops")
+
+
 def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> None:
     page.goto(f"/runs/{seeded.fan}")
     page.locator('svg.graph [data-toggle][data-open="1"]').focus()
