@@ -86,6 +86,14 @@ def test_the_model_page_links_lineage_and_evidence(http: httpx.Client, registry:
     )
 
 
+def test_each_model_version_shows_its_gate(http: httpx.Client, registry: Registry) -> None:
+    page = http.get("/models/digits").text
+    gates = dict(re.findall(r'<tr id="v(\d+)".*?<td class="gate">(.*?)</td>', page, re.S))
+    assert f'href="/reports/{registry.showcase.passing_report}"' in gates["2"] and "v-pass" in gates["2"]
+    assert f'href="/reports/{registry.showcase.failing_report}"' in gates["3"] and "regression" in gates["3"]
+    assert "not gated" in gates["1"]
+
+
 def test_a_report_tells_which_scenario_failed_and_why(http: httpx.Client, registry: Registry) -> None:
     report = http.get(f"/api/v1/reports/{registry.showcase.failing_report}").json()
     assert report["passed"] is False

@@ -3,6 +3,7 @@ labeling API, against a real server."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from markupsafe import escape
 
 from loopline import Dataset
+from loopline.cl.production.log import InferenceLog
 from loopline.cl.store.workspace import Workspace
 from loopline.server.background import RunningServer, serve
 from loopline.settings import Settings
@@ -321,3 +323,15 @@ def test_the_explorer_form_leaves_empty_fields_out(http: httpx.Client, loop: Loo
     for bad in ({"version": "x"}, {"feedback": "maybe"}, {"max_confidence": "2"}, {"until": "soon"}):
         response = http.get("/inferences", params=bad)
         assert response.status_code == 422, bad
+
+
+def test_a_row_shows_the_alias_it_was_served_under_and_what_it_means_now(
+    http: httpx.Client, workspace: Workspace, loop: Loop
+) -> None:
+    request_id = fresh(1)[0]
+    with InferenceLog(workspace, background=False) as log:  # served as production when v1 held it
+        log.log("digits@1", [0.0] * 64, 3, request_id=request_id, alias="production")
+    row = re.search(rf'<tr data-request-id="{request_id}">.*?</tr>', http.get("/inferences").text, re.S)
+    assert row is not None
+    assert '<span class="alias"' in row[0] and ">production</span>" in row[0]
+    assert '<span class="muted alias-now">now v2</span>' in row[0]

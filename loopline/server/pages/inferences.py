@@ -135,6 +135,7 @@ def inferences_page(
         total=total,
         inputs=logged_inputs(state, records),
         feedback=feedback_of(state, [r.request_id for r in records]),
+        aliases_now={model: loop.aliases(model) for model in {r.model for r in records if r.alias}},
         p=params.values,
         offset=params.offset,
         prev_url=params.url(max(0, params.offset - PAGE)) if params.offset else None,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from loopline.cl.store.records import ModelVersion
+from loopline.cl.store.records import ModelVersion, ReportEntry
 from loopline.cl.store.revisions import RecordKind
 from loopline.server.live import LivePage
 from loopline.server.lookups import known_runs
@@ -39,6 +39,7 @@ def model_page(
     versions: list[ModelVersion] = store.model_versions(name)
     if not versions:
         store.get_model_version(name)  # the registry's own "not registered" message, as a 404
+    reports = store.list_reports(model=name, limit=200)
     aliases = store.aliases(name)
     by_version: dict[int, list[str]] = {}
     for alias, version in aliases.items():
@@ -53,6 +54,15 @@ def model_page(
         aliases=aliases,
         by_version=by_version,
         history=list(reversed(store.alias_history(name))),
-        reports=store.list_reports(model=name, limit=20),
+        reports=reports,
+        gates=_latest_gates(reports),
         run_ids=known_runs(state, [v.training_run_id for v in versions]),
     )
+
+
+def _latest_gates(reports: list[ReportEntry]) -> dict[str, ReportEntry]:
+    """Each candidate's latest regression report (`reports` come newest first)."""
+    gates: dict[str, ReportEntry] = {}
+    for report in reports:
+        gates.setdefault(report.candidate, report)
+    return gates
