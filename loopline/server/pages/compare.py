@@ -93,7 +93,9 @@ def _run_ids(run: list[str]) -> list[str]:
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(
-    request: Request, state: State, run: Annotated[list[str], Query(max_length=MOST * 4)] = []  # noqa: B006
+    request: Request,
+    state: State,
+    run: Annotated[list[str], Query(max_length=MOST * 4)] = [],  # noqa: B006
 ) -> HTMLResponse:
     runs = [state.metadata.get_run(i) for i in _run_ids(run)]
     values = RunValues(state.metadata)
@@ -101,7 +103,10 @@ def compare_page(
     labels = [f"{r.name} {r.id[:6]}" for r in runs]
     sections = [_inputs(values, runs), _metrics(metrics), _output(values, runs)]
     names = sorted({name for found in metrics for name in found})
-    charts = [overlay_chart(name, [(label, found.get(name, [])) for label, found in zip(labels, metrics)]) for name in names]
+    charts = [
+        overlay_chart(name, [(label, found.get(name, [])) for label, found in zip(labels, metrics)])
+        for name in names
+    ]
     rows = [row for section in sections for row in section.rows]
     return render(
         request,

@@ -28,7 +28,9 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 _CONDITION = re.compile(r"\s*(?:(inputs?|metrics?)\.)?([A-Za-z_][\w.-]*)\s*(!=|<=|>=|=|<|>)\s*(.*?)\s*")
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
-HOW = "write NAME OPERATOR VALUE, e.g. lr = 0.01 or accuracy > 0.9 (operators = != < <= > >=; join with 'and')"
+HOW = (
+    "write NAME OPERATOR VALUE, e.g. lr = 0.01 or accuracy > 0.9 (operators = != < <= > >=; join with 'and')"
+)
 
 Value = float | str  # a number (ints, floats and bools compare as numbers) or a value's text
 
@@ -136,7 +138,9 @@ class RunValues:
             label = name
             if loggers[name] > 1 and run_id != run.id:
                 step = steps[run_id].name if run_id in steps else run_id[:8]
-                label = f"{name} ({step})" if step_names[(name, step)] <= 1 else f"{name} ({step} {run_id[:8]})"
+                label = (
+                    f"{name} ({step})" if step_names[(name, step)] <= 1 else f"{name} ({step} {run_id[:8]})"
+                )
             named[label] = series
         return named
 
@@ -181,7 +185,9 @@ def scan(
                 found.append(run)
                 if len(found) == want:
                     last = i == len(page.runs) - 1 and page.next_cursor is None
-                    return Scan(found, scanned, None if last else encode_cursor(run.created_at, run.id), False)
+                    return Scan(
+                        found, scanned, None if last else encode_cursor(run.created_at, run.id), False
+                    )
         cursor = page.next_cursor
         if cursor is None:
             return Scan(found, scanned, None, False)

@@ -207,7 +207,11 @@ def scores_chart(scores: Sequence[float], chosen: int | None, labels: Sequence[s
 
 
 def overlay_chart(
-    name: str, series: Sequence[tuple[str, Sequence[MetricPoint]]], *, width: float = 460.0, height: float = 220.0
+    name: str,
+    series: Sequence[tuple[str, Sequence[MetricPoint]]],
+    *,
+    width: float = 460.0,
+    height: float = 220.0,
 ) -> str:
     """One metric of several runs, one colored line per run over its steps (or the order it was
     logged), with a legend of the runs and their last values. A run keeps its place's color
@@ -217,7 +221,9 @@ def overlay_chart(
         return ""
     legend_w = 170.0
     plot_l, plot_r, plot_t, plot_b = 46.0, width - legend_w, 26.0, height - 24.0
-    xy = [[(p.step if p.step is not None else i, p.value) for i, p in enumerate(points)] for *_, points in drawn]
+    xy = [
+        [(p.step if p.step is not None else i, p.value) for i, p in enumerate(points)] for *_, points in drawn
+    ]
     xs = [x for line in xy for x, _ in line]
     ys = [y for line in xy for _, y in line]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
@@ -240,7 +246,9 @@ def overlay_chart(
             f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5"><title>{escape(label)}, step {x}: {_fmt(y)}</title></circle>'
             for x, y in line[-200:]
         )
-        lines.append(f'<g class="series {color}" data-run="{escape(label)}"><polyline class="line" points="{path}"/>{dots}</g>')
+        lines.append(
+            f'<g class="series {color}" data-run="{escape(label)}"><polyline class="line" points="{path}"/>{dots}</g>'
+        )
         y = plot_t + row * 16
         legend.append(
             f'<g class="series {color} legend-entry"><rect x="{plot_r + 4:.1f}" y="{y - 8:.1f}" width="10" height="10" rx="2"/>'
