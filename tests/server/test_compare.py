@@ -33,6 +33,12 @@ def train(lr: float, epochs: int = 3) -> float:
     return fit(lr, epochs)
 
 
+@loopline.func
+def twice(lr: float) -> float:
+    loopline.log_metric("loss", 0.5, pipeline=True)
+    return fit(fit(lr, 2), 1)
+
+
 @dataclasses.dataclass(frozen=True)
 class Compared:
     server: RunningServer
@@ -97,11 +103,16 @@ def test_the_same_metric_of_equal_runs_is_not_marked(http: httpx.Client, compare
     assert row(page, "epochs") == "differs"
 
 
-@pytest.mark.parametrize("count", [1, 11])
+@pytest.mark.parametrize("count", [0, 1, 11, 60])
 def test_fewer_than_two_or_more_than_ten_runs_are_refused(http: httpx.Client, count: int) -> None:
-    response = http.get("/compare", params={"run": [f"{i:032x}" for i in range(count)]})
+    ids = [f"{i:032x}" for i in range(count)]
+    response = http.get("/compare", params={"run": ids}, headers={"Accept": "text/html"})
     assert response.status_code == 400
-    assert "Compare takes 2 to 10 different runs" in response.text and f"got {count}" in response.text
+    assert re.search(rf"<p>Compare takes 2 to 10 different runs .*, got {count}: tick", response.text)
+
+
+def test_the_same_run_twice_is_one_run(http: httpx.Client, compared: Compared) -> None:
+    assert http.get("/compare", params={"run": [compared.slow, compared.slow]}).status_code == 400
 
 
 def test_an_unknown_run_is_a_404_that_names_it(http: httpx.Client, compared: Compared) -> None:
@@ -158,6 +169,15 @@ def test_the_scan_stops_at_its_limit_and_says_where_to_go_on(compared: Compared)
     rest = run_values.scan(compared.metadata, every, [lr_01], want=50, cursor=found.next_cursor)
     assert {r.id for r in found.runs + rest.runs} == {compared.slow, compared.longer}
     assert not rest.limit_hit and rest.next_cursor is None
+
+
+def test_a_metric_several_runs_of_a_pipeline_logged_is_named_by_its_step(tmp_path: Any) -> None:
+    metadata, artifacts = open_stores(Settings.for_home(tmp_path / "home"))
+    future = twice(0.01)
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(future)
+    names = sorted(run_values.RunValues(metadata).metrics(metadata.get_run(future.id)))
+    assert names[0] == "loss"  # the pipeline's own
+    assert [re.sub(r"[0-9a-f]{8}", "ID", n) for n in names[1:]] == ["loss (fit ID)", "loss (fit ID)"]
 
 
 # -- in the browser ------------------------------------------------------------------------------

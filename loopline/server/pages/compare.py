@@ -95,7 +95,7 @@ def _run_ids(run: list[str]) -> list[str]:
 def compare_page(
     request: Request,
     state: State,
-    run: Annotated[list[str], Query(max_length=MOST * 4)] = [],  # noqa: B006
+    run: Annotated[list[str], Query()] = [],  # noqa: B006
 ) -> HTMLResponse:
     runs = [state.metadata.get_run(i) for i in _run_ids(run)]
     values = RunValues(state.metadata)
