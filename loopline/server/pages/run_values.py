@@ -55,9 +55,6 @@ class Condition:
             return OPERATORS[self.op](str(found), self.value.strip("'\""))
         return False  # an ordering holds between numbers only
 
-    def __str__(self) -> str:
-        return f"{self.name} {self.op} {self.value}"
-
 
 def parse_conditions(text: str) -> list[Condition]:
     """The conditions of a filter such as `lr = 0.01 and accuracy > 0.9`; a UsageError says
