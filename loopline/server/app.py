@@ -62,6 +62,7 @@ from loopline.server.headers import SecureResponses
 from loopline.server.live import ChangeFeed
 from loopline.server.pages import api_reference as api_reference_page
 from loopline.server.pages import artifacts as artifacts_pages
+from loopline.server.pages import compare as compare_pages
 from loopline.server.pages import datasets as datasets_pages
 from loopline.server.pages import inferences as inferences_pages
 from loopline.server.pages import labeling as labeling_pages
@@ -101,6 +102,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     team_api.router,
     login_pages.router,
     runs_pages.router,
+    compare_pages.router,
     pipelines_pages.router,
     artifacts_pages.router,
     api_reference_page.router,

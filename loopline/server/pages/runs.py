@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from loopline.core.records import ArtifactRecord, RunFilter, RunRecord, RunState
-from loopline.errors import ArtifactNotFoundError
+from loopline.errors import ArtifactNotFoundError, UsageError
 from loopline.server import queries
+from loopline.server.pages import compare, run_values
 from loopline.server.pages.render import render
 from loopline.server.rendering.charts import metric_chart
 from loopline.server.rendering.formats import brief
@@ -46,10 +47,11 @@ class RunsQuery:
     pipeline: str | None
     nested: bool
     cursor: str | None
+    where: str | None = None  # conditions on inputs and metrics: `lr = 0.01 and accuracy > 0.9`
 
     @property
     def any(self) -> bool:
-        return bool(self.q or self.states or self.tag or self.pipeline or self.nested)
+        return bool(self.q or self.states or self.tag or self.pipeline or self.nested or self.where)
 
     def filter(self) -> RunFilter:
         return queries.run_filter(
@@ -65,6 +67,7 @@ class RunsQuery:
             ("q", self.q or ""),
             ("tag", self.tag or ""),
             ("pipeline", self.pipeline or ""),
+            ("where", self.where or ""),
         ]
         params += [("state", s) for s in self.states]
         params += [("nested", "1")] if self.nested else []
@@ -79,6 +82,7 @@ def runs_query(
     pipeline: Annotated[str | None, Query(max_length=512)] = None,
     nested: bool = False,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
+    where: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RunsQuery:
     valid = {s.value for s in RunState}
     return RunsQuery(
@@ -88,36 +92,78 @@ def runs_query(
         pipeline or None,
         nested,
         cursor or None,
+        where.strip() or None if where else None,
     )
 
 
 Filters = Annotated[RunsQuery, Depends(runs_query)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """One page of the runs list, as the page and its rows fragment show it."""
+
+    runs: list[RunRecord]
+    total: str  # "1,234 runs", or what a value filter found: "3 runs match in 812 read"
+    next_cursor: str | None
+    notice: str = ""  # the scan stopped at its limit: say so
+    problem: str = ""  # the value filter cannot be read: say how to write it
+
+
+def listing(state: ServerState, f: RunsQuery) -> Listing:
+    if not f.where:
+        page = state.metadata.list_runs(f.filter(), limit=PAGE_SIZE, cursor=f.cursor)
+        total = state.metadata.count_runs(f.filter())
+        kind = "run" if total == 1 else "runs"
+        return Listing(page.runs, f"{total:,} {kind}{'' if f.nested else ' (pipelines)'}", page.next_cursor)
+    try:
+        conditions = run_values.parse_conditions(f.where)
+    except UsageError as e:
+        return Listing([], "no runs", None, problem=str(e))
+    found = run_values.scan(state.metadata, f.filter(), conditions, want=PAGE_SIZE, cursor=f.cursor)
+    match = "run matches" if len(found.runs) == 1 else "runs match"
+    more = "+" if found.next_cursor and not found.limit_hit else ""
+    notice = (
+        f"Stopped after reading {found.scanned:,} runs (the limit of one page's search): "
+        "older runs were not searched; “Older »” searches on."
+        if found.limit_hit
+        else ""
+    )
+    return Listing(
+        found.runs, f"{len(found.runs):,}{more} {match} in {found.scanned:,} read", found.next_cursor, notice
+    )
+
+
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, state: State, f: Filters) -> HTMLResponse:
-    page = state.metadata.list_runs(f.filter(), limit=PAGE_SIZE, cursor=f.cursor)
+    found = listing(state, f)
     return render(
         request,
         "runs.html",
         nav="runs",
         f=f,
         nested=f.nested,
-        runs=page.runs,
+        runs=found.runs,
         expandable=True,
         depth=0,
-        total=state.metadata.count_runs(f.filter()),
+        listing=found,
         all_states=[s.value for s in RunState],
         pipelines=[p.stats.function for p in queries.pipelines(state.metadata, recent=1)],
-        next_url=f.url(page.next_cursor) if page.next_cursor else None,
+        next_url=f.url(found.next_cursor) if found.next_cursor else None,
         first_url=f.url(None),
+        compare_max=compare.MOST,
     )
 
 
 @router.get("/fragments/runs", response_class=HTMLResponse)
 def runs_rows(request: Request, state: State, f: Filters) -> HTMLResponse:
-    page = state.metadata.list_runs(f.filter(), limit=PAGE_SIZE, cursor=f.cursor)
-    return render(request, "runs_rows.html", runs=page.runs, expandable=True, depth=0)
+    """The list's rows; the page's script reads the count and the next page's address from the
+    headers (as text that stays ASCII)."""
+    found = listing(state, f)
+    response = render(request, "runs_rows.html", runs=found.runs, expandable=True, depth=0, listing=found)
+    response.headers["X-Runs-Total"] = found.total.encode("ascii", "replace").decode()
+    response.headers["X-Runs-Next"] = f.url(found.next_cursor) if found.next_cursor else ""
+    return response
 
 
 @router.get("/fragments/children/{run_id}", response_class=HTMLResponse)

@@ -204,3 +204,65 @@ def scores_chart(scores: Sequence[float], chosen: int | None, labels: Sequence[s
         f'<svg class="chart scores" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
         f'role="img" aria-label="scores per class">{"".join(bars)}</svg>'
     )
+
+
+def overlay_chart(
+    name: str,
+    series: Sequence[tuple[str, Sequence[MetricPoint]]],
+    *,
+    width: float = 460.0,
+    height: float = 220.0,
+) -> str:
+    """One metric of several runs, one colored line per run over its steps (or the order it was
+    logged), with a legend of the runs and their last values. A run keeps its place's color
+    (`c0` for the first) when a run before it logged no points and is left out."""
+    drawn = [(i, label, points) for i, (label, points) in enumerate(series) if points]
+    if not drawn:
+        return ""
+    legend_w = 170.0
+    plot_l, plot_r, plot_t, plot_b = 46.0, width - legend_w, 26.0, height - 24.0
+    xy = [
+        [(p.step if p.step is not None else i, p.value) for i, p in enumerate(points)] for *_, points in drawn
+    ]
+    xs = [x for line in xy for x, _ in line]
+    ys = [y for line in xy for _, y in line]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    if x1 == x0:
+        x1 = x0 + 1
+    if y1 == y0:
+        y0, y1 = y0 - 0.5, y1 + 0.5
+
+    def sx(x: float) -> float:
+        return plot_l + (x - x0) / (x1 - x0) * (plot_r - plot_l - 10)
+
+    def sy(y: float) -> float:
+        return plot_t + (1 - (y - y0) / (y1 - y0)) * (plot_b - plot_t)
+
+    lines, legend = [], []
+    for row, ((place, label, _), line) in enumerate(zip(drawn, xy)):
+        color = f"c{place % SERIES_COLORS}"
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in line)
+        dots = "".join(
+            f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5"><title>{escape(label)}, step {x}: {_fmt(y)}</title></circle>'
+            for x, y in line[-200:]
+        )
+        lines.append(
+            f'<g class="series {color}" data-run="{escape(label)}"><polyline class="line" points="{path}"/>{dots}</g>'
+        )
+        y = plot_t + row * 16
+        legend.append(
+            f'<g class="series {color} legend-entry"><rect x="{plot_r + 4:.1f}" y="{y - 8:.1f}" width="10" height="10" rx="2"/>'
+            f'<text x="{plot_r + 18:.1f}" y="{y + 1:.1f}">{escape(_short(label, 20))} {_fmt(line[-1][1])}</text></g>'
+        )
+    return (
+        f'<svg class="chart overlay" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
+        f'role="img" aria-label="metric {escape(name)} of {len(drawn)} runs">'
+        f'<text class="chart-title" x="{plot_l}" y="16">{escape(name)}</text>'
+        f'<line class="axis" x1="{plot_l}" y1="{plot_t}" x2="{plot_l}" y2="{plot_b}"/>'
+        f'<line class="axis" x1="{plot_l}" y1="{plot_b}" x2="{plot_r - 10:.1f}" y2="{plot_b}"/>'
+        f'<text class="tick" x="{plot_l - 4}" y="{plot_t + 4}" text-anchor="end">{_fmt(y1)}</text>'
+        f'<text class="tick" x="{plot_l - 4}" y="{plot_b}" text-anchor="end">{_fmt(y0)}</text>'
+        f'<text class="tick" x="{plot_l}" y="{height - 6}">{x0}</text>'
+        f'<text class="tick" x="{plot_r - 10:.1f}" y="{height - 6}" text-anchor="end">{x1}</text>'
+        f"{''.join(lines)}{''.join(legend)}</svg>"
+    )

@@ -1126,3 +1126,105 @@
     if (liveRecords) liveMain(liveRecords);
   });
 })();
+
+// -- Compare runs and search as you type (issue 17.2) -------------------------------------------
+// Kept apart from the block above: the runs list's ticks and Compare button, its filters applied
+// while typing, and the compare page's "only the differences".
+(() => {
+  "use strict";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const TYPING_MS = 300;
+
+  // The ticked runs are kept while rows are redrawn (live updates, a new search, nested runs
+  // unfolded), so runs found by different searches can be compared.
+  function comparePicker(form, body) {
+    const button = $("button", form);
+    const most = Number(form.dataset.most || 10);
+    const chosen = new Set($$("input.pick:checked", body).map((box) => box.value));
+    function update() {
+      button.textContent = `Compare (${chosen.size})`;
+      button.disabled = chosen.size < 2 || chosen.size > most;
+      button.title =
+        chosen.size > most ? `at most ${most} runs: untick ${chosen.size - most}` : `tick 2 to ${most} runs to compare them`;
+    }
+    body.addEventListener("change", (event) => {
+      const box = event.target.closest("input.pick");
+      if (!box) return;
+      if (box.checked) chosen.add(box.value);
+      else chosen.delete(box.value);
+      update();
+    });
+    new MutationObserver(() => {
+      for (const box of $$("input.pick", body)) box.checked = chosen.has(box.value);
+    }).observe(body, { childList: true });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (chosen.size < 2 || chosen.size > most) return;
+      location.href = "/compare?" + new URLSearchParams([...chosen].map((id) => ["run", id]));
+    });
+    update();
+  }
+
+  // Text filters apply as they are typed (and the state chips and the pipeline as they change):
+  // the rows are read again, the address updated, and the count and the next page's link with them.
+  function searchAsYouType(filters, body) {
+    let timer = null;
+    let asked = 0;
+    async function reload() {
+      const params = new URLSearchParams();
+      for (const [name, value] of new FormData(filters)) if (String(value).trim()) params.append(name, value);
+      const query = params.toString();
+      const ask = ++asked;
+      const total = $("#total");
+      try {
+        const response = await fetch("/fragments/runs" + (query ? "?" + query : ""), { headers: { Accept: "text/html" } });
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+        const rows = await response.text();
+        if (ask !== asked) return; // a later keystroke's answer is the one to show
+        body.innerHTML = rows;
+        history.replaceState(null, "", "/runs" + (query ? "?" + query : ""));
+        if (total) total.textContent = response.headers.get("X-Runs-Total") || "";
+        const table = $("#runs-table");
+        if (table) table.dataset.live = "1";
+        const pager = $("nav.pager");
+        if (pager) {
+          pager.replaceChildren();
+          const next = response.headers.get("X-Runs-Next");
+          if (next) {
+            const link = Object.assign(document.createElement("a"), { className: "button ghost", id: "next-page", href: next });
+            link.textContent = "Older »";
+            pager.append(link);
+          }
+        }
+      } catch (error) {
+        if (ask === asked && total) total.textContent = `could not search: ${error.message}`;
+      }
+    }
+    const later = () => {
+      clearTimeout(timer);
+      timer = setTimeout(reload, TYPING_MS);
+    };
+    filters.addEventListener("input", (event) => {
+      if (event.target.matches("input[type=search], input[type=text]")) later();
+    });
+    filters.addEventListener("change", (event) => {
+      if (event.target.matches("select, fieldset.states input")) later();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const body = $("#runs-body");
+    const form = $("#compare");
+    if (body && form) comparePicker(form, body);
+    const filters = $("#filters");
+    if (body && filters) searchAsYouType(filters, body);
+    const only = $("#only-differences");
+    const table = $("#compare-table");
+    if (only && table) {
+      const apply = () => table.classList.toggle("only-differences", only.checked);
+      only.addEventListener("change", apply);
+      apply();
+    }
+  });
+})();
