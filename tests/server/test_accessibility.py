@@ -27,6 +27,8 @@ def pages(seeded: Seeded, registry: Registry, loop: Loop) -> list[str]:
         "/runs",
         f"/runs/{seeded.showcase}",
         f"/runs/{seeded.failing}",
+        f"/compare?run={seeded.showcase}&run={seeded.fan}",
+        "/runs?where=n%20%3E%201",
         "/pipelines",
         "/datasets",
         "/models",
