@@ -50,7 +50,7 @@ class Timeline:
     rows: list[Row]
     now_s: float  # where "now" is on the axis: running bars reach it
     span_s: float  # from the first creation to the last end (or now)
-    left_out: int  # runs in rows past MAX_ROWS, not drawn
+    left_out: int  # runs in no row: past MAX_ROWS, or nested under a folded fan-out
     total_runs: int
 
     def ticks(self) -> list[float]:
@@ -83,44 +83,32 @@ def timeline(runs: Sequence[RunRecord], root_id: str, *, now: dt.datetime | None
         return at(run.started_at or run.created_at) if run.state.is_terminal else None
 
     rows: list[Row] = []
-    left_out = 0
-
-    def add(row: Row) -> None:
-        nonlocal left_out
-        if len(rows) < MAX_ROWS:
-            rows.append(row)
-        else:
-            left_out += row.count
-
-    def visit(run: RunRecord, depth: int) -> None:
-        created, started, end = at(run.created_at) or 0.0, at(run.started_at), ended(run)
-        state = shown_state(run.state.value)
-        add(
-            Row(
-                run.id,
-                run.name,
-                depth,
-                state,
-                created,
-                started,
-                end,
-                _title(run.name, state, created, started, end, now_s),
-            )
-        )
-        kids = children.get(run.id, [])
+    # Depth first, parents before their children, without recursion (a chain can be 10,000 deep).
+    todo: list[tuple[int, RunRecord | list[RunRecord]]] = [(0, root)]
+    while todo and len(rows) < MAX_ROWS:
+        depth, item = todo.pop()
+        if isinstance(item, list):
+            rows.append(_fanout_row(item, depth, at, ended, now_s))
+            continue
+        created, started, end = at(item.created_at) or 0.0, at(item.started_at), ended(item)
+        state = shown_state(item.state.value)
+        title = _title(item.name, state, created, started, end, now_s)
+        rows.append(Row(item.id, item.name, depth, state, created, started, end, title))
+        kids = children.get(item.id, [])
         by_function: dict[str, list[RunRecord]] = collections.defaultdict(list)
         for kid in kids:
             by_function[kid.function].append(kid)
+        below: list[RunRecord | list[RunRecord]] = []
         for kid in kids:
             group = by_function[kid.function]
             if len(group) <= FANOUT_ROWS:
-                visit(kid, depth + 1)
+                below.append(kid)
             elif group[0] is kid:
-                add(_fanout_row(group, depth + 1, at, ended, now_s))
-
-    visit(root, 0)
+                below.append(group)
+        todo.extend((depth + 1, child) for child in reversed(below))
     ends = [now_s if r.ended is None else r.ended for r in rows]
-    return Timeline(rows, now_s, max([*ends, 1e-3]), left_out, len(by_id))
+    drawn = sum(r.count for r in rows)
+    return Timeline(rows, now_s, max([*ends, 1e-3]), len(by_id) - drawn, len(by_id))
 
 
 def _title(
