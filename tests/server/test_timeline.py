@@ -78,7 +78,7 @@ def test_a_large_fan_out_is_one_row_with_its_count() -> None:
     calls[7] = calls[7].replace(state=RunState.FAILED)
     chart = timeline([root, *calls, run("total", root, times=(4, 5, 6))], root.id, now=at(40))
     (fan,) = [r for r in chart.rows if r.count > 1]
-    assert fan.label == f"inc ×{FANOUT_ROWS + 1}" and fan.state == "failed" and fan.run_id == calls[7].id
+    assert fan.label == f"inc \u00d7{FANOUT_ROWS + 1}" and fan.state == "failed" and fan.run_id == calls[7].id
     assert "1 failed" in fan.title and f"{FANOUT_ROWS} succeeded" in fan.title
     assert [r.label for r in chart.rows] == ["pipe", fan.label, "total"]
 
@@ -123,7 +123,7 @@ def chatty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield server.url, future.id
 
 
-RUNS = 1 + 1 + STEPS + 1  # chatty, prepare, say ×3, total
+RUNS = 1 + 1 + STEPS + 1  # chatty, prepare, say (STEPS times), total
 
 
 def test_the_timeline_fragment_draws_one_row_per_step(chatty: tuple[str, str]) -> None:
