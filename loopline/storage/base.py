@@ -87,8 +87,9 @@ class MetadataStore(Protocol):
     ) -> PipelineLogPage:
         """The output of `run_id` and of every run nested under it, in the order it was written:
         at most `limit` chunks and about `max_chars` characters (whole chunks; a first chunk
-        longer than that is cut to it), the first ones after `after_seq`, or the last ones
-        before `before_seq`, or, with neither, the last ones. Only the chunks of the run `step`,
+        longer than that is cut to it), the first ones after `after_seq` (and before
+        `before_seq`, given both), or the last ones before `before_seq`, or, with neither, the
+        last ones. Only the chunks of the run `step`,
         of one `stream`, or that contain `text` (ignoring case), when given. RunNotFoundError if
         there is no such run."""
 

@@ -220,6 +220,9 @@ class MemoryMetadataStore:
             ahead = [c for c in matching if c.seq > after_seq]
             chunks = ahead[: page_size((len(c.text) for c in ahead), limit, max_chars)]
             earlier, later = any(c.seq <= after_seq for c in matching), len(chunks) < len(ahead)
+            if before_seq is not None:  # a range: what lies past it is later output
+                chunks = [c for c in chunks if c.seq < before_seq]
+                later = later or any(c.seq >= before_seq for c in ahead)
         else:
             behind = [c for c in matching if before_seq is None or c.seq < before_seq][::-1]
             chunks = behind[: page_size((len(c.text) for c in behind), limit, max_chars)][::-1]

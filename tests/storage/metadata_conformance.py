@@ -456,6 +456,13 @@ class MetadataStoreConformance:
         after = pipeline.read_pipeline_logs("p", after_seq=before.chunks[0].seq, limit=2, max_chars=1000)
         assert self.texts(after) == ["B1 warns\n", "a2\n"] and after.earlier and after.later
 
+    def test_pipeline_logs_between_two_cursors(self, pipeline: MetadataStore) -> None:
+        seqs = [c.seq for c in pipeline.read_pipeline_logs("p", limit=100, max_chars=1000).chunks]
+        page = pipeline.read_pipeline_logs(
+            "p", after_seq=seqs[0], before_seq=seqs[3], limit=100, max_chars=1000
+        )
+        assert self.texts(page) == ["a1\n", "B1 warns\n"] and page.earlier and page.later
+
     def test_pipeline_logs_keep_to_the_character_budget(self, pipeline: MetadataStore) -> None:
         page = pipeline.read_pipeline_logs("p", limit=100, max_chars=5)
         assert self.texts(page) == ["a2\n", "b\n"] and page.earlier

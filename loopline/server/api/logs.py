@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from loopline.errors import UsageError
 from loopline.server import sse
 from loopline.server.api.paging import Offset, page
 from loopline.server.schemas.common import ErrorOut
@@ -101,8 +100,8 @@ async def _follow(run_id: str, after: int, request: Request, state: ServerState)
     response_model=PipelineLogsOut,
     summary="What the run and every run nested under it wrote, merged in the order it was written",
     description="Pages of whole output chunks, each with the run that wrote it, ordered by `seq`: the "
-    "last ones by default, those before `before_seq` or after `after_seq` on request (give one of "
-    "the two), at most `limit` chunks and 1 Mi characters a page. On a pipeline's root run this is "
+    "last ones by default, the last ones before `before_seq` or the first ones after `after_seq` "
+    "(and before `before_seq`, given both) on request, at most `limit` chunks and 1 Mi characters a page. On a pipeline's root run this is "
     "the whole pipeline's output.",
     responses={422: {"model": ErrorOut}},
 )
@@ -110,7 +109,7 @@ def read_pipeline_logs(
     run_id: str,
     state: State,
     after_seq: Annotated[
-        int | None, Query(ge=0, le=2**62, description="only chunks written after this `seq` (oldest first)")
+        int | None, Query(ge=0, le=2**62, description="the first chunks written after this `seq`")
     ] = None,
     before_seq: Annotated[
         int | None, Query(ge=0, le=2**62, description="only the last chunks written before this `seq`")
@@ -126,8 +125,6 @@ def read_pipeline_logs(
         str | None, Query(max_length=500, description="only chunks that contain this text (any case)")
     ] = None,
 ) -> PipelineLogsOut:
-    if after_seq is not None and before_seq is not None:
-        raise UsageError("give after_seq (newer output) or before_seq (earlier output), not both")
     run = state.metadata.get_run(run_id)
     page = state.metadata.read_pipeline_logs(
         run_id,

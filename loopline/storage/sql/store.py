@@ -333,6 +333,8 @@ class SqlMetadataStore:
             order: sa.ColumnElement[Any]
             if forward:
                 where, order, beyond = c.seq > after_seq, c.seq, c.seq <= after_seq
+                if before_seq is not None:  # a range: what lies past it is later output
+                    where = sa.and_(where, c.seq < before_seq)
             elif before_seq is not None:
                 where, order, beyond = c.seq < before_seq, c.seq.desc(), c.seq >= before_seq
             else:
@@ -360,11 +362,18 @@ class SqlMetadataStore:
             ).mappings()
             chunks = [LogChunk(**row) for row in rows]
             other = conn.execute(sa.select(sa.exists().where(beyond, *matches))).scalar_one()
+            past = forward and before_seq is not None
+            if (
+                past
+                and len(sizes) <= limit
+                and page_size((s for _, s in sizes), limit, max_chars) == len(sizes)
+            ):
+                past = conn.execute(sa.select(sa.exists().where(c.seq >= before_seq, *matches))).scalar_one()
             ids = sorted({chunk.run_id for chunk in chunks})
             names = dict(
                 conn.execute(sa.select(t.runs.c.id, t.runs.c.name).where(t.runs.c.id.in_(ids))).all()
             )
-        more = len(taken) < len(sizes)
+        more = len(taken) < len(sizes) or bool(past)
         return PipelineLogPage(
             chunks, names, earlier=bool(other) if forward else more, later=more if forward else bool(other)
         )
