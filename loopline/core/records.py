@@ -265,6 +265,39 @@ def cut_window(
 
 
 @dataclasses.dataclass(frozen=True)
+class PipelineLogPage:
+    """Output of a run and every run nested under it, in the order it was written: `chunks` by
+    `seq`, each run's name in `names`; `earlier` and `later` say whether more output that
+    matches exists before the first chunk and after the last one (or the cursor)."""
+
+    chunks: list[LogChunk]
+    names: dict[str, str]
+    earlier: bool
+    later: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class LogStep:
+    """A run, under the one asked about, that wrote output: how many chunks, from `first_seq` on."""
+
+    run_id: str
+    name: str
+    chunks: int
+    first_seq: int
+
+
+def page_size(sizes: Iterable[int], limit: int, max_chars: int) -> int:
+    """How many chunks of these sizes (in reading order) a page of at most `limit` chunks and
+    `max_chars` characters takes: whole chunks, and always the first (cut to `max_chars`)."""
+    taken = chars = 0
+    for size in sizes:
+        if taken == limit or (taken and chars + size > max_chars):
+            break
+        taken, chars = taken + 1, chars + size
+    return taken
+
+
+@dataclasses.dataclass(frozen=True)
 class MetricPoint:
     run_id: str
     root_id: str

@@ -15,9 +15,11 @@ from loopline.core.records import (
     ArtifactRecord,
     CacheHit,
     LogChunk,
+    LogStep,
     LogWindow,
     MetricPoint,
     Note,
+    PipelineLogPage,
     RunFilter,
     RunnerRecord,
     RunRecord,
@@ -70,6 +72,30 @@ class MetadataStore(Protocol):
     def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
         """At most `limit` characters of the run's output, from character `offset` on, or, with no
         offset, its last `limit` characters; with the total it wrote so far."""
+
+    def read_pipeline_logs(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int,
+        max_chars: int,
+        step: str | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> PipelineLogPage:
+        """The output of `run_id` and of every run nested under it, in the order it was written:
+        at most `limit` chunks and about `max_chars` characters (whole chunks; a first chunk
+        longer than that is cut to it), the first ones after `after_seq` (and before
+        `before_seq`, given both), or the last ones before `before_seq`, or, with neither, the
+        last ones. Only the chunks of the run `step`,
+        of one `stream`, or that contain `text` (ignoring case), when given. RunNotFoundError if
+        there is no such run."""
+
+    def pipeline_log_steps(self, run_id: str, *, limit: int = 1000) -> list[LogStep]:
+        """The runs, `run_id` and those nested under it, that wrote output, in the order of their
+        first output; at most `limit`."""
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]: ...
 

@@ -14,15 +14,18 @@ from loopline.core.records import (
     CacheHit,
     ErrorInfo,
     LogChunk,
+    LogStep,
     LogWindow,
     MetricPoint,
     Note,
+    PipelineLogPage,
     RunFilter,
     RunnerRecord,
     RunRecord,
     RunState,
     WriteBatch,
     cut_window,
+    page_size,
     utcnow,
     window_start,
 )
@@ -174,6 +177,73 @@ class MemoryMetadataStore:
         return cut_window(
             run_id, total, start, limit, ((end - len(c.text), c) for end, c in zip(ends, chunks, strict=True))
         )
+
+    def _subtree(self, run_id: str) -> set[str]:
+        """The ids of `run_id` and of every run nested under it (the caller holds the lock)."""
+        root = self.get_run(run_id)
+        children: dict[str, list[str]] = {}
+        for run in self._runs.values():
+            if run.root_id == root.root_id and run.parent_id is not None:
+                children.setdefault(run.parent_id, []).append(run.id)
+        found, todo = set(), [run_id]
+        while todo:
+            current = todo.pop()
+            found.add(current)
+            todo.extend(children.get(current, ()))
+        return found
+
+    def read_pipeline_logs(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int,
+        max_chars: int,
+        step: str | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> PipelineLogPage:
+        needle = (text or "").lower()
+        with self._lock:
+            ids = self._subtree(run_id)
+            matching = [
+                c
+                for c in self._logs
+                if c.run_id in ids
+                and (step is None or c.run_id == step)
+                and (stream is None or c.stream == stream)
+                and needle in c.text.lower()
+            ]
+            names = {i: self._runs[i].name for i in ids}
+        if after_seq is not None:
+            ahead = [c for c in matching if c.seq > after_seq]
+            chunks = ahead[: page_size((len(c.text) for c in ahead), limit, max_chars)]
+            earlier, later = any(c.seq <= after_seq for c in matching), len(chunks) < len(ahead)
+            if before_seq is not None:  # a range: what lies past it is later output
+                chunks = [c for c in chunks if c.seq < before_seq]
+                later = later or any(c.seq >= before_seq for c in ahead)
+        else:
+            behind = [c for c in matching if before_seq is None or c.seq < before_seq][::-1]
+            chunks = behind[: page_size((len(c.text) for c in behind), limit, max_chars)][::-1]
+            earlier = len(chunks) < len(behind)
+            later = before_seq is not None and any(c.seq >= before_seq for c in matching)
+        chunks = [dataclasses.replace(c, text=c.text[:max_chars]) for c in chunks]
+        return PipelineLogPage(chunks, {c.run_id: names[c.run_id] for c in chunks}, earlier, later)
+
+    def pipeline_log_steps(self, run_id: str, *, limit: int = 1000) -> list[LogStep]:
+        with self._lock:
+            ids = self._subtree(run_id)
+            steps: dict[str, LogStep] = {}
+            for chunk in self._logs:
+                if chunk.run_id in ids:
+                    seen = steps.get(chunk.run_id)
+                    steps[chunk.run_id] = (
+                        LogStep(chunk.run_id, self._runs[chunk.run_id].name, 1, chunk.seq)
+                        if seen is None
+                        else dataclasses.replace(seen, chunks=seen.chunks + 1)
+                    )
+        return sorted(steps.values(), key=lambda s: s.first_seq)[:limit]
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 
 import loopline
@@ -167,3 +168,24 @@ def rally(n: int) -> int:
     for i in range(n):
         x = pong(x) if i % 2 else ping(x)
     return x
+
+
+@loopline.func
+def prepare() -> int:
+    print("preparing the data")
+    return 1
+
+
+@loopline.func
+def say(i: int) -> int:
+    print(f"step {i} says hello")
+    if i == 1:
+        print(f"step {i} warns", file=sys.stderr)
+    return i
+
+
+@loopline.func
+def chatty(n: int) -> int:
+    """A pipeline whose steps print: `prepare`, then `n` calls of `say` (one warns on stderr)."""
+    print("chatty starts")
+    return total([prepare(), *(say(i) for i in range(n))])

@@ -412,6 +412,76 @@ class MetadataStoreConformance:
         self.write(store, logs=[chunk])
         assert dataclasses.replace(store.read_logs("r")[0], seq=0) == chunk
 
+    # -- a pipeline's output, merged ------------------------------------------------------------
+
+    @pytest.fixture
+    def pipeline(self, store: MetadataStore) -> MetadataStore:
+        """Pipeline p: steps a and b, b with a nested step b1; another pipeline q writes between."""
+        runs = [make_run("p"), child("a", "p"), child("b", "p"), child("b1", "b", root="p"), make_run("q")]
+        self.write(store, *runs)
+        self.write(store, logs=[log("p", "start\n"), log("a", "a1\n"), log("q", "other\n")])
+        self.write(
+            store, logs=[LogChunk("b1", "stderr", "B1 warns\n", T0), log("a", "a2\n"), log("b", "b\n")]
+        )
+        return store
+
+    @staticmethod
+    def texts(page: Any) -> list[str]:
+        return [c.text for c in page.chunks]
+
+    def test_pipeline_logs_merge_every_step_in_write_order(self, pipeline: MetadataStore) -> None:
+        page = pipeline.read_pipeline_logs("p", limit=100, max_chars=1000)
+        assert self.texts(page) == ["start\n", "a1\n", "B1 warns\n", "a2\n", "b\n"]
+        assert page.names == {"p": "p", "a": "a", "b": "b", "b1": "b1"}
+        assert not page.earlier and not page.later
+
+    def test_pipeline_logs_of_a_nested_run_are_its_subtree(self, pipeline: MetadataStore) -> None:
+        assert self.texts(pipeline.read_pipeline_logs("b", limit=100, max_chars=1000)) == [
+            "B1 warns\n",
+            "b\n",
+        ]
+
+    def test_pipeline_logs_filter_by_step_stream_and_text(self, pipeline: MetadataStore) -> None:
+        read = pipeline.read_pipeline_logs
+        assert self.texts(read("p", limit=100, max_chars=1000, step="a")) == ["a1\n", "a2\n"]
+        assert self.texts(read("p", limit=100, max_chars=1000, stream="stderr")) == ["B1 warns\n"]
+        assert self.texts(read("p", limit=100, max_chars=1000, text="b1 W")) == ["B1 warns\n"]
+        assert self.texts(read("p", limit=100, max_chars=1000, text="%")) == []  # not a wildcard
+
+    def test_pipeline_logs_page_from_the_end_and_on_from_a_cursor(self, pipeline: MetadataStore) -> None:
+        last = pipeline.read_pipeline_logs("p", limit=2, max_chars=1000)
+        assert self.texts(last) == ["a2\n", "b\n"] and last.earlier and not last.later
+        before = pipeline.read_pipeline_logs("p", before_seq=last.chunks[0].seq, limit=2, max_chars=1000)
+        assert self.texts(before) == ["a1\n", "B1 warns\n"] and before.earlier and before.later
+        after = pipeline.read_pipeline_logs("p", after_seq=before.chunks[0].seq, limit=2, max_chars=1000)
+        assert self.texts(after) == ["B1 warns\n", "a2\n"] and after.earlier and after.later
+
+    def test_pipeline_logs_between_two_cursors(self, pipeline: MetadataStore) -> None:
+        seqs = [c.seq for c in pipeline.read_pipeline_logs("p", limit=100, max_chars=1000).chunks]
+        page = pipeline.read_pipeline_logs(
+            "p", after_seq=seqs[0], before_seq=seqs[3], limit=100, max_chars=1000
+        )
+        assert self.texts(page) == ["a1\n", "B1 warns\n"] and page.earlier and page.later
+
+    def test_pipeline_logs_keep_to_the_character_budget(self, pipeline: MetadataStore) -> None:
+        page = pipeline.read_pipeline_logs("p", limit=100, max_chars=5)
+        assert self.texts(page) == ["a2\n", "b\n"] and page.earlier
+        assert self.texts(pipeline.read_pipeline_logs("p", limit=100, max_chars=4, step="b1")) == ["B1 w"]
+
+    def test_pipeline_logs_of_an_unknown_run(self, store: MetadataStore) -> None:
+        with pytest.raises(RunNotFoundError):
+            store.read_pipeline_logs("nope", limit=10, max_chars=10)
+
+    def test_the_steps_that_wrote_output(self, pipeline: MetadataStore) -> None:
+        steps = pipeline.pipeline_log_steps("p")
+        assert [(s.run_id, s.name, s.chunks) for s in steps] == [
+            ("p", "p", 1),
+            ("a", "a", 2),
+            ("b1", "b1", 1),
+            ("b", "b", 1),
+        ]
+        assert [s.run_id for s in pipeline.pipeline_log_steps("p", limit=2)] == ["p", "a"]
+
     def test_metrics_read_by_run_and_by_pipeline(self, store: MetadataStore) -> None:
         self.write(
             store, metrics=[metric("a", 1.0, root_id="p"), metric("b", 2.0, root_id="p"), metric("c", 3.0)]

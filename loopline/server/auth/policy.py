@@ -107,6 +107,8 @@ RPC_READS: Mapping[str, frozenset[str]] = {
             "get_artifact",
             "read_logs",
             "read_log_window",
+            "read_pipeline_logs",
+            "pipeline_log_steps",
             "read_metrics",
             "notes",
             "live_runners",

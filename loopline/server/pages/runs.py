@@ -22,13 +22,22 @@ from loopline.server.rendering.graph_layout import Layout, layout
 from loopline.server.rendering.graph_svg import render_graph
 from loopline.server.rendering.markdown import render_markdown
 from loopline.server.rendering.states import shown_counts, urgency
+from loopline.server.rendering.timeline import render_timeline, timeline
 from loopline.server.state import ServerState, server_state
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[ServerState, Depends(server_state)]
 PAGE_SIZE = 50
 FANOUT_LIST = 300
-TABS = ("overview", "io", "logs", "metrics", "source", "notes")
+TABS = {
+    "overview": "Overview",
+    "io": "Inputs & output",
+    "logs": "Logs",
+    "timeline": "Timeline",
+    "metrics": "Metrics",
+    "source": "Source",
+    "notes": "Notes",
+}
 
 
 @router.get("/")
@@ -211,10 +220,13 @@ def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str)
         if state.config.settings is None
         else "no launch spec was recorded for this pipeline"
     )
+    tab = tab if tab in TABS else "overview"
     return {
         "run": run,
         "root": root,
-        "tab": tab if tab in TABS else "overview",
+        "tab": tab,
+        "tabs": TABS,
+        "timeline": timeline_context(state, root, run.id) if tab == "timeline" else None,
         "artifacts": _artifacts(state, run),
         "notes": rendered_notes(state, run.id),
         "charts": charts,
@@ -260,6 +272,26 @@ def graph_context(
         "opened": sorted(opened),
         "closed": sorted(closed),
     }
+
+
+def timeline_context(state: ServerState, root: RunRecord, selected: str) -> dict[str, str]:
+    chart = timeline(state.pipeline_runs(root.id), root.id)
+    caption = f"{_count(chart.total_runs, 'run')} in {_count(len(chart.rows), 'row')}"
+    if chart.left_out:
+        caption += f"; {_count(chart.left_out, 'more run')} not drawn"
+    return {"svg": render_timeline(chart, selected), "caption": caption}
+
+
+@router.get("/fragments/timeline/{run_id}", response_class=HTMLResponse)
+def timeline_fragment(
+    request: Request, run_id: str, state: State, selected: Annotated[str | None, Query(max_length=64)] = None
+) -> HTMLResponse:
+    run = state.metadata.get_run(run_id)
+    root = run if run.parent_id is None else state.metadata.get_run(run.root_id)
+    context = timeline_context(state, root, selected or run_id)
+    response = render(request, "timeline.html", timeline=context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from loopline.core.records import LogWindow
+from loopline.core.records import LogStep, LogWindow, PipelineLogPage
 from loopline.server.schemas.common import RecordOut
 
 
@@ -49,6 +51,69 @@ class LogsOut(BaseModel):
             last_seq=window.chunks[-1].seq if window.chunks else 0,
             finished=finished,
         )
+
+
+class PipelineLogChunkOut(LogChunkOut):
+    run_name: str = Field(description="the name of the run that wrote it")
+
+
+class PipelineLogsOut(BaseModel):
+    """A page of the output of a run and every run nested under it, in the order it was written."""
+
+    run_id: str
+    chunks: list[PipelineLogChunkOut] = Field(description="whole chunks, ordered by `seq`")
+    earlier: str | None = Field(description="the URL of the page just before this one (null: none)")
+    later: str | None = Field(
+        description="the URL of the output after this page (null: none yet; follow with `last_seq`)"
+    )
+    last_seq: int = Field(description="pass as `after_seq` to read only newer output")
+    finished: bool = Field(description="the run and its nested runs have ended: no more output will come")
+
+    @classmethod
+    def of(
+        cls,
+        page: PipelineLogPage,
+        run_id: str,
+        query: Mapping[str, str | int | None],
+        *,
+        after_seq: int | None,
+        finished: bool,
+    ) -> PipelineLogsOut:
+        def url(**cursor: int) -> str:
+            kept = {k: v for k, v in query.items() if v is not None and v != ""}
+            return f"/api/v1/runs/{run_id}/pipeline-logs?{urllib.parse.urlencode({**kept, **cursor})}"
+
+        first = page.chunks[0].seq if page.chunks else None
+        last = page.chunks[-1].seq if page.chunks else (after_seq or 0)
+        return cls(
+            run_id=run_id,
+            chunks=[
+                PipelineLogChunkOut(
+                    seq=c.seq,
+                    run_id=c.run_id,
+                    run_name=page.names.get(c.run_id, c.run_id),
+                    stream=c.stream,
+                    text=c.text,
+                    created_at=c.created_at,
+                )
+                for c in page.chunks
+            ],
+            earlier=url(before_seq=first if first is not None else last + 1) if page.earlier else None,
+            later=url(after_seq=last) if page.later else None,
+            last_seq=last,
+            finished=finished,
+        )
+
+
+class LogStepOut(RecordOut):
+    run_id: str
+    name: str
+    chunks: int = Field(description="how many chunks of output it wrote")
+    first_seq: int = Field(description="the `seq` of its first chunk")
+
+    @classmethod
+    def of(cls, step: LogStep) -> LogStepOut:
+        return cls.model_validate(step)
 
 
 class MetricOut(RecordOut):

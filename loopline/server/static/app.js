@@ -495,7 +495,9 @@
       for (const button of $$("[role=tab]", panel)) button.setAttribute("aria-selected", String(button.dataset.tab === name));
       for (const pane of $$("[role=tabpanel]", panel)) pane.hidden = pane.id !== `pane-${name}`;
       history.replaceState(history.state, "", pageUrl(selected));
+      if (name === "timeline") timelineView.reload();
     }
+    const timelineView = timelinePane(panel, rootId, () => selected);
 
     // logs: the tail first, earlier output on request, then followed live; searchable
     let logGeneration = 0;
@@ -503,6 +505,11 @@
       if (logSource) logSource.close();
       logSource = null;
       const generation = ++logGeneration;
+      const merged = $("#pipeline-logs", panel);
+      if (merged) {
+        logSource = pipelineLogs(merged, panel);
+        return;
+      }
       const pre = $("#logs", panel);
       if (!pre) return;
       const runId = pre.dataset.runId;
@@ -703,6 +710,7 @@
           }
         }
         if (unknown) structureChanged();
+        timelineView.changed();
       },
       resync: structureChanged,
     });
@@ -1125,6 +1133,188 @@
     const liveRecords = $("main[data-live-main]");
     if (liveRecords) liveMain(liveRecords);
   });
+
+  // -- pipeline-wide logs and the timeline (issue 17.4) ------------------------------------------
+
+  // A run with nested runs shows the output of all of them, merged in the order it was written:
+  // the last page first, earlier pages on request, then newer output (polled with `after_seq`)
+  // while the run is at work. Each line is tagged with its step, a link that selects it. The step,
+  // the stream and the text narrow what the server sends; the text also picks lines out of chunks.
+  function pipelineLogs(pre, panel) {
+    const runId = pre.dataset.runId;
+    const stepSelect = $(".plog-step", panel);
+    const streamSelect = $(".plog-stream", panel);
+    const search = $(".log-search", panel);
+    const count = $(".log-count", panel);
+    const follow = $(".log-follow", panel);
+    const earlier = $(".log-earlier", panel);
+    const empty = $(".log-empty", panel);
+    const emptyText = empty.textContent;
+    const steps = new Set();
+    let generation = 0;
+    let timer = null;
+    let lines = 0;
+    let earlierUrl = null;
+
+    const needle = () => search.value.trim();
+    const url = (cursor) => {
+      const params = new URLSearchParams(cursor);
+      if (stepSelect.value) params.set("step", stepSelect.value);
+      if (streamSelect.value) params.set("stream", streamSelect.value);
+      if (needle()) params.set("q", needle());
+      return `/api/v1/runs/${runId}/pipeline-logs?${params}`;
+    };
+    const loadSteps = async () => {
+      for (const step of await api("GET", `/api/v1/runs/${runId}/pipeline-logs/steps`)) {
+        if (steps.has(step.run_id)) continue;
+        steps.add(step.run_id);
+        const option = document.createElement("option");
+        option.value = step.run_id;
+        option.textContent = step.name;
+        stepSelect.append(option);
+      }
+    };
+    const lineDivs = (chunk) => {
+      const wanted = needle().toLowerCase();
+      const parts = chunk.text.split("\n");
+      if (parts[parts.length - 1] === "") parts.pop();
+      return parts.map(plainLine).filter((text) => !wanted || text.toLowerCase().includes(wanted)).map((text) => {
+        const line = document.createElement("div");
+        line.className = chunk.stream === "stderr" ? "pline stderr" : "pline";
+        line.dataset.runId = chunk.run_id;
+        line.dataset.stream = chunk.stream;
+        const tag = document.createElement("a");
+        tag.className = "ptag";
+        tag.href = `/runs/${chunk.run_id}`;
+        tag.dataset.select = chunk.run_id;
+        tag.title = `${chunk.run_name} · ${chunk.stream}`;
+        tag.textContent = chunk.run_name;
+        const body = document.createElement("span");
+        body.className = "ptext";
+        body.textContent = text;
+        line.append(tag, body);
+        return line;
+      });
+    };
+    const counted = () => {
+      count.textContent = `${lines.toLocaleString()} line${lines === 1 ? "" : "s"}`;
+      const narrowed = stepSelect.value || streamSelect.value || needle();
+      empty.textContent = narrowed ? "No output matches." : emptyText;
+    };
+    const add = (chunks, before) => {
+      const divs = chunks.flatMap(lineDivs);
+      if (before) {
+        const height = pre.scrollHeight;
+        pre.prepend(...divs);
+        pre.scrollTop += pre.scrollHeight - height; // the lines in view stay in view
+      } else {
+        pre.append(...divs);
+        if (follow.checked) pre.scrollTop = pre.scrollHeight;
+      }
+      lines += divs.length;
+      counted();
+      if (chunks.some((c) => !steps.has(c.run_id))) loadSteps().catch(() => {});
+    };
+    const offerEarlier = (answer) => {
+      earlierUrl = answer.earlier;
+      earlier.hidden = !earlierUrl;
+      earlier.textContent = "Load earlier output";
+    };
+    earlier.onclick = async () => {
+      earlier.disabled = true;
+      try {
+        const answer = await api("GET", earlierUrl);
+        add(answer.chunks, true);
+        offerEarlier(answer);
+      } catch (error) {
+        toast(error.message, true);
+      } finally {
+        earlier.disabled = false;
+      }
+    };
+    const follows = (mine, after, delay) => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        if (mine !== generation) return;
+        try {
+          const answer = await api("GET", url({ after_seq: after }));
+          if (mine !== generation) return;
+          add(answer.chunks, false);
+          if (answer.later) follows(mine, answer.last_seq, 0);
+          else if (!answer.finished || answer.chunks.length) follows(mine, answer.last_seq, 1000);
+        } catch (error) {
+          follows(mine, after, 3000); // the server may be restarting: try again
+        }
+      }, delay);
+    };
+    const start = async () => {
+      const mine = ++generation;
+      clearTimeout(timer);
+      pre.replaceChildren();
+      lines = 0;
+      earlier.hidden = true;
+      try {
+        const answer = await api("GET", url({}));
+        if (mine !== generation) return;
+        add(answer.chunks, false);
+        offerEarlier(answer);
+        if (!answer.finished || answer.later) follows(mine, answer.last_seq, answer.later ? 0 : 1000);
+      } catch (error) {
+        toast(error.message, true);
+      }
+    };
+    let typed = null;
+    search.addEventListener("input", () => {
+      clearTimeout(typed);
+      typed = setTimeout(start, 300);
+    });
+    stepSelect.addEventListener("change", start);
+    streamSelect.addEventListener("change", start);
+    loadSteps().catch((error) => toast(error.message, true));
+    start();
+    return {
+      close() {
+        generation += 1;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  // The Timeline tab: drawn on the server, fetched when the tab shows, redrawn (at most every
+  // 1.5 s) when runs change and every 5 s while the pipeline is at work, so running bars grow.
+  function timelinePane(panel, rootId, selectedRun) {
+    let timer = null;
+    const box = () => {
+      const found = $("#timeline", panel);
+      return found && !found.closest("[hidden]") ? found : null;
+    };
+    const atWork = () => {
+      const badge = $("#root-state .badge");
+      return Boolean(badge) && !TERMINAL.has(badge.dataset.state);
+    };
+    const reload = async () => {
+      const target = box();
+      if (!target) return;
+      try {
+        const response = await html(`/fragments/timeline/${rootId}?selected=${encodeURIComponent(selectedRun())}`);
+        target.innerHTML = await response.text();
+      } catch (error) {
+        toast(`cannot draw the timeline: ${error.message}`, true);
+      }
+    };
+    const later = (delay) => {
+      if (timer) return;
+      timer = setTimeout(async () => {
+        timer = null;
+        await reload();
+        if (atWork() && box()) later(5000);
+      }, delay);
+    };
+    return {
+      reload: () => reload().then(() => atWork() && later(5000)),
+      changed: () => box() && later(1500),
+    };
+  }
 })();
 
 // -- Compare runs and search as you type (issue 17.2) -------------------------------------------

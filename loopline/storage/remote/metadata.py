@@ -18,9 +18,11 @@ from loopline.core.records import (
     ArtifactRecord,
     CacheHit,
     LogChunk,
+    LogStep,
     LogWindow,
     MetricPoint,
     Note,
+    PipelineLogPage,
     RunFilter,
     RunnerRecord,
     RunRecord,
@@ -82,6 +84,35 @@ class HttpMetadataStore:
 
     def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
         result: LogWindow = self._call("read_log_window", run_id=run_id, offset=offset, limit=limit)
+        return result
+
+    def read_pipeline_logs(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int,
+        max_chars: int,
+        step: str | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> PipelineLogPage:
+        result: PipelineLogPage = self._call(
+            "read_pipeline_logs",
+            run_id=run_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            max_chars=max_chars,
+            step=step,
+            stream=stream,
+            text=text,
+        )
+        return result
+
+    def pipeline_log_steps(self, run_id: str, *, limit: int = 1000) -> list[LogStep]:
+        result: list[LogStep] = self._call("pipeline_log_steps", run_id=run_id, limit=limit)
         return result
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:

@@ -31,9 +31,11 @@ from loopline.core.records import (
     CacheHit,
     ErrorInfo,
     LogChunk,
+    LogStep,
     LogWindow,
     MetricPoint,
     Note,
+    PipelineLogPage,
     Resources,
     RunFilter,
     RunnerRecord,
@@ -492,6 +494,32 @@ class SqliteMetadataStore:
 
     def read_log_window(self, run_id: str, *, offset: int | None = None, limit: int) -> LogWindow:
         return self.sql.read_log_window(run_id, offset=offset, limit=limit)
+
+    def read_pipeline_logs(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int,
+        max_chars: int,
+        step: str | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> PipelineLogPage:
+        return self.sql.read_pipeline_logs(
+            run_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            max_chars=max_chars,
+            step=step,
+            stream=stream,
+            text=text,
+        )
+
+    def pipeline_log_steps(self, run_id: str, *, limit: int = 1000) -> list[LogStep]:
+        return self.sql.pipeline_log_steps(run_id, limit=limit)
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
         return self.sql.read_metrics(run_id=run_id, root_id=root_id)

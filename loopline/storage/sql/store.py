@@ -17,15 +17,18 @@ from loopline.core.records import (
     ErrorInfo,
     InputRef,
     LogChunk,
+    LogStep,
     LogWindow,
     MetricPoint,
     Note,
+    PipelineLogPage,
     RunFilter,
     RunnerRecord,
     RunRecord,
     RunState,
     WriteBatch,
     cut_window,
+    page_size,
     utcnow,
     window_start,
 )
@@ -293,6 +296,101 @@ class SqlMetadataStore:
         return cut_window(
             run_id, total, start, limit, ((int(row.pop("at")), LogChunk(**row)) for row in rows)
         )
+
+    def _subtree(self, conn: sa.Connection, run_id: str) -> sa.Select[tuple[str]]:
+        """The ids of `run_id` and of every run nested under it, as a subquery."""
+        parent = conn.execute(sa.select(t.runs.c.parent_id).where(t.runs.c.id == run_id)).first()
+        if parent is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        if parent[0] is None:  # a root: its pipeline's runs carry its id
+            return sa.select(t.runs.c.id).where(t.runs.c.root_id == run_id)
+        tree = sa.select(t.runs.c.id).where(t.runs.c.id == run_id).cte("subtree", recursive=True)
+        tree = tree.union_all(sa.select(t.runs.c.id).where(t.runs.c.parent_id == tree.c.id))
+        return sa.select(tree.c.id)
+
+    def read_pipeline_logs(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int,
+        max_chars: int,
+        step: str | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> PipelineLogPage:
+        c = t.logs.c
+        with self.engine.connect() as conn:
+            matches: list[sa.ColumnElement[bool]] = [c.run_id.in_(self._subtree(conn, run_id))]
+            if step is not None:
+                matches.append(c.run_id == step)
+            if stream is not None:
+                matches.append(c.stream == stream)
+            if text:
+                matches.append(c.text.icontains(text, autoescape=True))
+            forward = after_seq is not None
+            order: sa.ColumnElement[Any]
+            if forward:
+                where, order, beyond = c.seq > after_seq, c.seq, c.seq <= after_seq
+                if before_seq is not None:  # a range: what lies past it is later output
+                    where = sa.and_(where, c.seq < before_seq)
+            elif before_seq is not None:
+                where, order, beyond = c.seq < before_seq, c.seq.desc(), c.seq >= before_seq
+            else:
+                where, order, beyond = sa.true(), c.seq.desc(), sa.false()
+            # Sizes first (no text): the page is cut to its budget before any text is read.
+            sizes = conn.execute(
+                sa.select(c.seq, sa.func.length(c.text))
+                .where(where, *matches)
+                .order_by(order)
+                .limit(limit + 1)
+            ).all()
+            taken = sorted(
+                seq for seq, _ in sizes[: page_size((size for _, size in sizes), limit, max_chars)]
+            )
+            rows = conn.execute(
+                sa.select(
+                    c.seq,
+                    c.run_id,
+                    c.stream,
+                    c.created_at,
+                    sa.func.substr(c.text, 1, max_chars).label("text"),
+                )
+                .where(c.seq.in_(taken))
+                .order_by(c.seq)
+            ).mappings()
+            chunks = [LogChunk(**row) for row in rows]
+            other = conn.execute(sa.select(sa.exists().where(beyond, *matches))).scalar_one()
+            past = forward and before_seq is not None
+            if (
+                past
+                and len(sizes) <= limit
+                and page_size((s for _, s in sizes), limit, max_chars) == len(sizes)
+            ):
+                past = conn.execute(sa.select(sa.exists().where(c.seq >= before_seq, *matches))).scalar_one()
+            ids = sorted({chunk.run_id for chunk in chunks})
+            names = dict(
+                conn.execute(sa.select(t.runs.c.id, t.runs.c.name).where(t.runs.c.id.in_(ids))).all()
+            )
+        more = len(taken) < len(sizes) or bool(past)
+        return PipelineLogPage(
+            chunks, names, earlier=bool(other) if forward else more, later=more if forward else bool(other)
+        )
+
+    def pipeline_log_steps(self, run_id: str, *, limit: int = 1000) -> list[LogStep]:
+        c = t.logs.c
+        with self.engine.connect() as conn:
+            first = sa.func.min(c.seq)
+            query = (
+                sa.select(c.run_id, t.runs.c.name, sa.func.count(), first)
+                .join(t.runs, t.runs.c.id == c.run_id)
+                .where(c.run_id.in_(self._subtree(conn, run_id)))
+                .group_by(c.run_id, t.runs.c.name)
+                .order_by(first)
+                .limit(limit)
+            )
+            return [LogStep(*row) for row in conn.execute(query).all()]
 
     def read_metrics(self, *, run_id: str | None = None, root_id: str | None = None) -> list[MetricPoint]:
         query = sa.select(t.metrics).order_by(t.metrics.c.id)
