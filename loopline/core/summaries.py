@@ -130,6 +130,11 @@ def _key(key: Any) -> str:
     return key[:MAX_KEY] if isinstance(key, str) else short_repr(key, MAX_KEY)
 
 
+def column_names(frame: Any) -> list[str]:
+    """A pandas DataFrame's column labels as summaries (and the rows API) name them."""
+    return [_key(c) for c in frame.columns]
+
+
 def _sorted_prefix(items: Any) -> list[Any]:
     try:
         return sorted(items)[:MAX_ITEMS]
@@ -246,7 +251,7 @@ def pandas(value: Any) -> dict[str, JSON]:
     summary: dict[str, JSON] = {
         "kind": kind,
         "shape": list(value.shape),
-        "columns": [_key(c) for c in head.columns],
+        "columns": column_names(head),
         "dtypes": [str(t) for t in head.dtypes],
         "index": [json_safe(i) for i in head.index.tolist()],
         "rows": [[json_safe(cell) for cell in row] for row in head.itertuples(index=False, name=None)],
