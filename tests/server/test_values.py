@@ -3,13 +3,17 @@ texts fold, and an artifact shown twice on a page is drawn once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
+import loopline
 from loopline.core.records import WriteBatch
 from loopline.storage.artifacts import store_value
+from tests.server import pipelines
+from tests.server.conftest import Seeded
 
 pd = pytest.importorskip("pandas")
 np = pytest.importorskip("numpy")
@@ -117,3 +121,97 @@ def test_the_rows_api_is_documented_with_its_bounds(http: httpx.Client) -> None:
     limit = next(p for p in operation["parameters"] if p["name"] == "limit")["schema"]
     assert limit["maximum"] == 500 and limit["default"] == 50
     assert {"400", "409", "422"} <= set(operation["responses"])
+
+
+# -- tables in the page ------------------------------------------------------------------------
+
+
+def test_a_long_table_shows_its_first_rows_in_a_bounded_box_with_a_pager(
+    http: httpx.Client, table: str
+) -> None:
+    page = http.get(f"/artifacts/{table}").text
+    assert 'class="table-wrap frame-box"' in page and 'class="paged frame"' in page
+    assert f'data-rows="/api/v1/artifacts/{table}/rows"' in page
+    assert "rows 1\u2013100 of 1,234" in page
+    assert page.count('<tr><th scope="row" data-v=') == 100
+
+
+def test_a_table_shows_each_columns_stats(http: httpx.Client, table: str) -> None:
+    stats = re.search(r'<tr class="col-stats">(.*?)</tr>', http.get(f"/artifacts/{table}").text, re.S)
+    assert stats is not None
+    cells = re.findall(r"<td>(.*?)</td>", stats.group(1), re.S)
+    assert "min 0 · max 1233" in cells[0] and "mean 616.5" in cells[0]
+    assert "124 missing" in cells[1]
+    assert "1,234 distinct" in cells[2]
+
+
+def test_a_short_table_sorts_in_the_page_without_a_pager(http: httpx.Client, seeded: Seeded) -> None:
+    run_id = http.get("/api/v1/runs", params={"name": "make_table"}).json()["runs"][0]["id"]
+    output = http.get(f"/api/v1/runs/{run_id}").json()["output_id"]
+    page = http.get(f"/artifacts/{output}").text
+    assert 'class="sortable frame"' in page and "data-rows=" not in page and "4 missing" in page
+
+
+# -- folded lists and texts --------------------------------------------------------------------
+
+
+def test_a_long_list_shows_its_first_items_and_folds_the_rest(http: httpx.Client, stores: Any) -> None:
+    page = http.get(f"/artifacts/{stored(stores, list(range(100)))}").text
+    assert "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, …]" in page
+    assert '<details class="v-more"><summary>… 80 more</summary>' in page
+    assert "… and 50 more items not kept in the summary" in page
+
+
+def test_a_long_list_of_values_folds_after_twenty(http: httpx.Client, stores: Any) -> None:
+    page = http.get(f"/artifacts/{stored(stores, [{'i': i} for i in range(30)])}").text
+    shown, folded = page.split('<details class="v-more">')
+    assert shown.count("<li>") == 20 and folded.count("<li>") == 10 and "… 10 more</summary>" in folded
+
+
+def test_a_long_dict_folds_after_twenty_keys(http: httpx.Client, stores: Any) -> None:
+    page = http.get(f"/artifacts/{stored(stores, {f'k{i}': i for i in range(25)})}").text
+    assert "<summary>… 5 more keys</summary>" in page and page.index("k19") < page.index(
+        "more keys"
+    ) < page.index("k20")
+
+
+def test_a_long_text_sits_in_a_bounded_box_that_unfolds(http: httpx.Client, stores: Any) -> None:
+    artifact_id = stored(stores, "\n".join(f"line {i}" for i in range(100)))
+    page = http.get(f"/artifacts/{artifact_id}").text
+    assert '<pre class="v-text v-folded" tabindex="0">line 0' in page and "show all 100 lines" in page
+
+
+def test_a_short_text_is_not_folded(http: httpx.Client, stores: Any) -> None:
+    artifact_id = stored(stores, "two\nlines")
+    page = http.get(f"/artifacts/{artifact_id}").text
+    assert '<pre class="v-text">two' in page and "v-folded" not in page
+
+
+# -- a value shown twice on a page is drawn once -----------------------------------------------
+
+
+@loopline.func
+def both(table: object, again: object) -> object:
+    return table
+
+
+@loopline.func
+def repeated() -> object:
+    table = pipelines.make_table(150)
+    return both(table, table)
+
+
+@pytest.fixture(scope="module")
+def repeated_run(stores: Any) -> str:
+    metadata, artifacts = stores
+    root = repeated()
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(root)
+    runs = metadata.list_runs(limit=10_000).runs
+    return next(r.id for r in runs if r.name == "both" and r.root_id == root.id)
+
+
+def test_an_artifact_shown_twice_in_a_panel_is_drawn_once(http: httpx.Client, repeated_run: str) -> None:
+    page = http.get(f"/runs/{repeated_run}", params={"tab": "io"}).text
+    assert page.count('class="v-frame"') == 1
+    assert page.count('Same value as <a href="#io-input-table">input table</a>') == 2
+    assert 'id="io-input-again"' in page and 'id="io-output"' in page
