@@ -215,3 +215,59 @@ def test_an_artifact_shown_twice_in_a_panel_is_drawn_once(http: httpx.Client, re
     assert page.count('class="v-frame"') == 1
     assert page.count('Same value as <a href="#io-input-table">input table</a>') == 2
     assert 'id="io-input-again"' in page and 'id="io-output"' in page
+
+
+# -- in the browser ----------------------------------------------------------------------------
+
+
+def first_row(page: Any, cell: str, text: str) -> None:
+    """Waits until the table's first row shows `text` in its `cell` (th: the index, td: column n)."""
+    page.locator(
+        f".v-frame tbody tr:first-child {cell}:first-of-type", has_text=re.compile(f"^{text}$")
+    ).wait_for()
+
+
+@pytest.mark.browser
+def test_a_long_table_pages_in_a_bounded_box(page: Any, table: str) -> None:
+    page.goto(f"/artifacts/{table}")
+    box = page.locator(".frame-box")
+    assert box.bounding_box()["height"] <= 360
+    status = page.locator(".page-status")
+    assert status.inner_text() == "rows 1\u2013100 of 1,234"
+    page.get_by_role("button", name="next →").click()
+    page.locator(".page-status", has_text="rows 101\u2013200 of 1,234").wait_for()
+    first_row(page, "th", "r100")
+    assert page.locator(".v-frame tbody tr").count() == 100
+    assert page.get_by_role("button", name="← previous").is_enabled()
+    assert box.bounding_box()["height"] <= 360
+
+
+@pytest.mark.browser
+def test_a_long_table_sorts_over_the_whole_artifact(page: Any, table: str) -> None:
+    page.goto(f"/artifacts/{table}")
+    n = page.locator("button.sort-all", has_text=re.compile("^nint"))
+    n.click()  # ascending
+    first_row(page, "td", "0")
+    n.click()  # descending
+    first_row(page, "td", "1233")
+    page.get_by_role("button", name="next →").click()
+    first_row(page, "td", "1133")
+    assert page.locator(".page-status").inner_text() == "rows 101\u2013200 of 1,234"
+
+
+@pytest.mark.browser
+def test_a_table_of_mixed_values_says_why_it_cannot_sort(page: Any, table: str) -> None:
+    page.goto(f"/artifacts/{table}")
+    page.locator("button.sort-all", has_text="mixed").click()
+    page.locator(".page-status.bad", has_text="mixes values").wait_for()
+
+
+@pytest.mark.browser
+def test_a_long_text_unfolds(page: Any, stores: Any) -> None:
+    page.goto(f"/artifacts/{stored(stores, chr(10).join(f'line {i}' for i in range(100)))}")
+    text = page.locator("pre.v-folded")
+    assert text.bounding_box()["height"] <= 340
+    page.get_by_role("button", name="show all 100 lines").click()
+    assert text.bounding_box()["height"] > 1000
+    page.get_by_role("button", name="show less").click()
+    assert text.bounding_box()["height"] <= 340
