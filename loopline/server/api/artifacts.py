@@ -247,7 +247,7 @@ def _sorted_positions(frame: Any, position: int, name: str, descending: bool) ->
         raise HTTPException(
             409,
             f"column {name!r} mixes values that have no order between them (numbers and text, say), "
-            "so the whole table cannot be sorted by it; sort the rows shown, or download the table as CSV",
+            "so the whole table cannot be sorted by it; download the table as CSV to sort it elsewhere",
         ) from None
     return ordered.index.to_numpy()
 
