@@ -130,6 +130,11 @@ def _key(key: Any) -> str:
     return key[:MAX_KEY] if isinstance(key, str) else short_repr(key, MAX_KEY)
 
 
+def column_names(frame: Any) -> list[str]:
+    """A pandas DataFrame's column labels as summaries (and the rows API) name them."""
+    return [_key(c) for c in frame.columns]
+
+
 def _sorted_prefix(items: Any) -> list[Any]:
     try:
         return sorted(items)[:MAX_ITEMS]
@@ -243,15 +248,62 @@ def pandas(value: Any) -> dict[str, JSON]:
     else:
         kind = "dataframe"
     head = value.iloc[:MAX_TABLE_ROWS, :MAX_TABLE_COLUMNS]
-    return {
+    summary: dict[str, JSON] = {
         "kind": kind,
         "shape": list(value.shape),
-        "columns": [_key(c) for c in head.columns],
+        "columns": column_names(head),
         "dtypes": [str(t) for t in head.dtypes],
         "index": [json_safe(i) for i in head.index.tolist()],
         "rows": [[json_safe(cell) for cell in row] for row in head.itertuples(index=False, name=None)],
         "truncated": head.shape != value.shape,
     }
+    summary.update(column_stats(value.iloc[:, :MAX_TABLE_COLUMNS]))
+    return summary
+
+
+def column_stats(frame: Any) -> dict[str, JSON]:
+    """Per column of `frame` (a pandas DataFrame): its dtype and count of missing values, with
+    min, max and mean for numbers and the number of distinct values and the commonest one for
+    the rest. Over the whole frame while it holds at most FULL_STATS_LIMIT cells; a larger one
+    is sampled evenly by rows (`stats_sampled`, `stats_rows`), so the cost stays bounded."""
+    rows = len(frame)
+    allowed = max(1, FULL_STATS_LIMIT // max(1, frame.shape[1]))
+    out: dict[str, JSON] = {}
+    if rows > allowed:
+        frame = frame.iloc[:: math.ceil(rows / allowed)]
+        out.update(stats_sampled=True, stats_rows=len(frame))
+    out["column_stats"] = [_column_stats(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    return out
+
+
+def _column_stats(column: Any) -> dict[str, JSON]:
+    import numpy as np
+
+    stats: dict[str, JSON] = {"dtype": str(column.dtype)}
+    try:
+        stats["missing"] = int(column.isna().sum())
+        kind = getattr(column.dtype, "kind", "O")
+        if kind in "iuf":
+            numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            finite = numbers[np.isfinite(numbers)]
+            for name, reduce in (("min", np.min), ("max", np.max), ("mean", np.mean)):
+                stats[name] = json_number(float(reduce(finite))) if finite.size else None
+        elif kind in "mM":
+            present = column.dropna()
+            stats["min"] = str(present.min()) if len(present) else None
+            stats["max"] = str(present.max()) if len(present) else None
+        else:
+            try:
+                counts = column.value_counts(dropna=True)
+            except TypeError:  # unhashable cells (lists, dicts): counted by their text
+                counts = column.dropna().astype(str).value_counts()
+            stats["distinct"] = len(counts)
+            if len(counts):
+                stats["top"] = json_safe(counts.index[0])
+                stats["top_count"] = int(counts.iloc[0])
+    except Exception as exc:  # noqa: BLE001 - an odd column must not cost the table its summary
+        stats["error"] = short_repr(exc)
+    return stats
 
 
 def torch_value(value: Any) -> dict[str, JSON]:

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from fastapi import Request
 
@@ -23,6 +23,30 @@ from loopline.team.store import TeamStore
 
 PIPELINE_CACHE = 6
 VALUE_CACHE = 8
+FRAME_CACHE = 4  # tables loaded for paging (whole DataFrames: few, they can be large)
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """The latest few things loaded by key, for things that never change once made (artifacts):
+    a key's value stays true, so only memory bounds how many are kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: collections.OrderedDict[str, T] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        value = load()  # outside the lock: a slow load holds up no other key
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return value
 
 
 @dataclasses.dataclass(eq=False)
@@ -38,22 +62,16 @@ class ServerState:
     _pipelines: collections.OrderedDict[str, tuple[tuple[int, dt.datetime | None], list[RunRecord]]] = (
         dataclasses.field(default_factory=collections.OrderedDict)
     )
-    _values: collections.OrderedDict[str, Any] = dataclasses.field(default_factory=collections.OrderedDict)
+    _values: Recent[Any] = dataclasses.field(default_factory=lambda: Recent(VALUE_CACHE))
+    # Tables being paged through (`/api/v1/artifacts/{id}/rows`), and their sorted row orders.
+    frames: Recent[Any] = dataclasses.field(default_factory=lambda: Recent(FRAME_CACHE))
+    row_orders: Recent[Any] = dataclasses.field(default_factory=lambda: Recent(FRAME_CACHE))
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def value(self, artifact_id: str) -> Any:
         """An artifact's value (datasets, reports, batches of inputs), kept while it is among
         the latest few asked for: artifacts never change, so pages of one dataset load it once."""
-        with self._lock:
-            if artifact_id in self._values:
-                self._values.move_to_end(artifact_id)
-                return self._values[artifact_id]
-        value = self.workspace.get(artifact_id)
-        with self._lock:
-            self._values[artifact_id] = value
-            while len(self._values) > VALUE_CACHE:
-                self._values.popitem(last=False)
-        return value
+        return self._values.get(artifact_id, lambda: self.workspace.get(artifact_id))
 
     def pipeline_runs(self, root_id: str) -> list[RunRecord]:
         """Every run of one pipeline, cached until the live feed sees one of them change."""

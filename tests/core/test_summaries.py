@@ -158,6 +158,59 @@ def test_dataframe_summaries_have_the_head_and_shape() -> None:
     assert len(summary["rows"]) == summaries.MAX_TABLE_ROWS and summary["rows"][0][2] == "nan"
 
 
+def test_dataframe_summaries_have_column_stats_over_the_whole_frame() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "n": [float(i) for i in range(300)],
+            "gap": [np.nan if i % 3 == 0 else 2.0 for i in range(300)],
+            "word": ["a" if i < 200 else "b" for i in range(299)] + [None],
+        }
+    )
+    n, gap, word = summarize(frame)["column_stats"]
+    assert n == {"dtype": "float64", "missing": 0, "min": 0.0, "max": 299.0, "mean": 149.5}
+    assert gap["missing"] == 100 and gap["mean"] == 2.0
+    assert {k: v for k, v in word.items() if k != "dtype"} == {
+        "missing": 1,
+        "distinct": 2,
+        "top": "a",
+        "top_count": 200,
+    }
+
+
+def test_column_stats_of_odd_columns_are_json() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2024-01-01", None]),
+            "lists": [[1], [1]],
+            "flag": [True, False],
+            "empty": [np.nan, np.nan],
+            "nullable": pd.array([1, None], dtype="Int64"),
+        }
+    )
+    when, lists, flag, empty, nullable = summarize(frame)["column_stats"]
+    assert when["min"] == when["max"] == "2024-01-01 00:00:00" and when["missing"] == 1
+    assert lists["distinct"] == 1 and lists["top"] in ([1], "[1]")  # as pandas counts lists
+    assert flag["distinct"] == 2
+    assert empty["min"] is None and empty["missing"] == 2
+    assert nullable["mean"] == 1.0 and nullable["missing"] == 1
+    as_json(summarize(frame))
+
+
+def test_column_stats_of_a_huge_frame_are_sampled() -> None:
+    pd = pytest.importorskip("pandas")
+    summary = summarize(pd.DataFrame({"a": np.arange(summaries.FULL_STATS_LIMIT * 2), "b": 0}))
+    assert summary["stats_sampled"] is True
+    assert summary["stats_rows"] == summaries.FULL_STATS_LIMIT // 2
+    assert summary["column_stats"][0]["min"] == 0.0
+
+
+def test_column_stats_of_a_small_frame_are_not_sampled() -> None:
+    pd = pytest.importorskip("pandas")
+    assert "stats_sampled" not in summarize(pd.DataFrame({"a": [1, 2]}))
+
+
 def test_wide_dataframes_show_the_first_columns() -> None:
     pd = pytest.importorskip("pandas")
     summary = summarize(pd.DataFrame(np.zeros((2, 5_000))))

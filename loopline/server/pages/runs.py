@@ -198,6 +198,25 @@ def _artifacts(state: ServerState, run: RunRecord) -> dict[str, ArtifactRecord]:
     return found
 
 
+def _repeats(run: RunRecord) -> dict[str, tuple[str, str]]:
+    """Places of the Inputs & output tab (`input:NAME`, `output`) whose artifact an earlier place
+    there already shows, each with that place's anchor and name: a value is drawn once a page."""
+    places = [
+        (f"input:{name}", f"io-input-{name}", f"input {name}", ref.artifact_id)
+        for name, ref in run.inputs.items()
+    ]
+    if run.output_id:
+        places.append(("output", "io-output", "the output", run.output_id))
+    first: dict[str, tuple[str, str]] = {}
+    repeats = {}
+    for place, anchor, label, artifact_id in places:
+        if artifact_id in first:
+            repeats[place] = first[artifact_id]
+        else:
+            first[artifact_id] = (anchor, label)
+    return repeats
+
+
 def metric_charts(state: ServerState, run_id: str) -> list[str]:
     by_name: dict[str, list[Any]] = collections.defaultdict(list)
     for point in state.metadata.read_metrics(run_id=run_id):
@@ -228,6 +247,7 @@ def panel_context(state: ServerState, run: RunRecord, root: RunRecord, tab: str)
         "tabs": TABS,
         "timeline": timeline_context(state, root, run.id) if tab == "timeline" else None,
         "artifacts": _artifacts(state, run),
+        "repeats": _repeats(run),
         "notes": rendered_notes(state, run.id),
         "charts": charts,
         "metric_count": len(charts),

@@ -1418,3 +1418,137 @@
     }
   });
 })();
+
+// -- long values stay compact (issue 17.7) ------------------------------------------------------
+// A table longer than its summary (`.v-frame[data-rows]`) shows its first page as the server drew
+// it; its pager and header buttons fetch other pages, sorted over the whole table, from
+// /api/v1/artifacts/ID/rows. A long text (`.v-fold`) gets a button that unfolds its box.
+(() => {
+  "use strict";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const token = ($("meta[name=loopline-token]") || {}).content || "";
+  const count = (n) => n.toLocaleString("en-US");
+
+  // Python's format(x, ".6g"), as the server draws numbers (`number` in rendering/formats.py).
+  function g6(x) {
+    if (!Number.isFinite(x)) return String(x);
+    if (x === 0) return "0";
+    const strip = (s) => (s.includes(".") ? s.replace(/\.?0+$/, "") : s);
+    const [mantissa, exp] = x.toExponential(5).split("e");
+    const e = Number(exp);
+    if (e < -4 || e >= 6) return `${strip(mantissa)}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+    return strip(x.toFixed(Math.max(0, 5 - e)));
+  }
+
+  // A cell as the server's `cell` filter draws it; `dtype` tells a float 3.0 from an int 3.
+  function cellText(v, dtype) {
+    if (v === null || v === "nan") return "NaN";
+    if (typeof v === "boolean") return v ? "True" : "False";
+    if (typeof v === "number") {
+      if (!Number.isInteger(v) || /float/.test(dtype)) return g6(v);
+      return Math.abs(v) >= 10000 ? count(v) : String(v);
+    }
+    return typeof v === "string" ? v : JSON.stringify(v);
+  }
+
+  function cell(tag, v, dtype) {
+    const el = document.createElement(tag);
+    if (tag === "th") el.scope = "row";
+    if (v === null || v === "nan") el.className = "na";
+    el.textContent = cellText(v, dtype);
+    return el;
+  }
+
+  function wire(frame) {
+    if (frame.dataset.wired) return;
+    frame.dataset.wired = "1";
+    frame.dataset.offset = "0";
+    $$(".pager button", frame).forEach((b) => (b.hidden = false));
+  }
+
+  async function load(frame, offset) {
+    const status = $(".page-status", frame);
+    const params = new URLSearchParams({ offset: String(offset), limit: frame.dataset.page });
+    if (frame.dataset.sort) params.set("sort", frame.dataset.sort);
+    if (frame.dataset.descending === "1") params.set("descending", "1");
+    frame.classList.add("loading");
+    try {
+      const response = await fetch(`${frame.dataset.rows}?${params}`, {
+        headers: { Accept: "application/json", "X-Loopline-Token": token },
+      });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(data.detail || `${response.status} ${response.statusText}`);
+      draw(frame, data);
+    } catch (error) {
+      status.textContent = `These rows could not be loaded: ${error.message}`;
+      status.classList.add("bad");
+    } finally {
+      frame.classList.remove("loading");
+    }
+  }
+
+  function draw(frame, data) {
+    const dtypes = $$("thead .dtype", frame).map((el) => el.textContent);
+    const body = $("tbody", frame);
+    body.replaceChildren(
+      ...data.rows.map((row, i) => {
+        const tr = document.createElement("tr");
+        tr.append(cell("th", data.index[i], "object"), ...row.map((v, j) => cell("td", v, dtypes[j] || "")));
+        return tr;
+      }),
+    );
+    const end = data.offset + data.rows.length;
+    const status = $(".page-status", frame);
+    status.classList.remove("bad");
+    status.textContent = data.rows.length
+      ? `rows ${count(data.offset + 1)}–${count(end)} of ${count(data.total)}`
+      : `no rows past ${count(data.total)}`;
+    frame.dataset.offset = String(data.offset);
+    $(".page-prev", frame).disabled = data.offset === 0;
+    $(".page-next", frame).disabled = end >= data.total;
+    $(".frame-box", frame).scrollTop = 0;
+  }
+
+  function sortAll(button) {
+    const frame = button.closest(".v-frame");
+    const dir = button.dataset.dir === "asc" ? "desc" : "asc";
+    $$("button.sort-all", frame).forEach((b) => delete b.dataset.dir);
+    button.dataset.dir = dir;
+    frame.dataset.sort = button.dataset.sort || ""; // the index button: the stored order
+    frame.dataset.descending = dir === "desc" ? "1" : "";
+    load(frame, 0);
+  }
+
+  function unfold(button) {
+    const fold = button.closest(".v-fold");
+    const open = fold.classList.toggle("unfolded");
+    button.dataset.label = button.dataset.label || button.textContent;
+    button.textContent = open ? "show less" : button.dataset.label;
+    button.setAttribute("aria-expanded", String(open));
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("button.sort-all, .v-frame[data-rows] .pager button, button.v-unfold");
+    if (!target) return;
+    if (target.classList.contains("v-unfold")) return unfold(target);
+    const frame = target.closest(".v-frame[data-rows]");
+    if (!frame) return;
+    wire(frame);
+    if (target.classList.contains("sort-all")) return sortAll(target);
+    const step = Number(frame.dataset.page) * (target.classList.contains("page-next") ? 1 : -1);
+    load(frame, Math.max(0, Number(frame.dataset.offset) + step));
+  });
+
+  const within = (root, sel) => (root.matches(sel) ? [root] : $$(sel, root));
+  function arrived(root) {
+    within(root, ".v-frame[data-rows]").forEach(wire);
+    within(root, "button.v-unfold").forEach((b) => (b.hidden = false));
+  }
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) if (node instanceof Element) arrived(node);
+    }
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", () => arrived(document.documentElement));
+})();
