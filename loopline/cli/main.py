@@ -22,6 +22,8 @@ from loopline.cli.serve import serve
 from loopline.cli.server import server
 from loopline.cli.team import audit, keys, users
 from loopline.errors import LooplineError
+from loopline.settings import Settings
+from loopline.storage.sql.failures import explain_any
 
 
 class LooplineGroup(click.Group):
@@ -44,9 +46,6 @@ class LooplineGroup(click.Group):
 def store_failure(error: BaseException) -> LooplineError | None:
     """What a database error of the configured store means, said for its user; None when it is
     not one."""
-    from loopline.settings import Settings
-    from loopline.storage.sql.failures import explain_any
-
     try:
         url = Settings.from_env().database_url
     except Exception:  # noqa: BLE001 - the original error is the one to show

@@ -22,6 +22,7 @@ from loopline.errors import StoreError
 from loopline.settings import Settings
 from loopline.storage.artifacts import SERVER_SCHEME, FsspecArtifactStore, LocalArtifactStore
 from loopline.storage.base import ArtifactStore, MetadataStore
+from loopline.storage.sql.failures import explain
 
 if TYPE_CHECKING:
     from loopline.storage.values import ValueTable
@@ -66,8 +67,6 @@ def open_metadata_store(settings: Settings) -> MetadataStore:
         _make_home(settings.home)
     path = sqlite_file(url)
     if path is not None:
-        from loopline.storage.sql.failures import explain
-
         try:
             return SqliteMetadataStore(url)
         except sqlite3.Error as exc:

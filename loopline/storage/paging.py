@@ -10,7 +10,7 @@ import re
 from loopline.errors import UsageError
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9A-Za-z_-]{1,64}$"
+CURSOR_PATTERN = r"^[0-9]{1,18}\.[0-9A-Za-z_-]{1,64}$"
 
 
 def encode_cursor(created_at: dt.datetime, run_id: str) -> str:

@@ -71,10 +71,11 @@ def test_a_full_disk_leaves_no_run_live_and_the_runner_stopped(
     full_disk_run: subprocess.CompletedProcess[str], stores: tuple[MetadataStore, ArtifactStore]
 ) -> None:
     runs = stores[0].list_runs().runs
-    assert {run.name: run.state for run in runs} == {
-        "pipeline": RunState.ORPHANED,
-        "noisy": RunState.ORPHANED,
-    }
+    states = {run.name: run.state for run in runs}
+    # The step's own record may never reach the disk (on a busy machine its first write is the
+    # one that fails); whatever was recorded is orphaned, none is left live.
+    assert states.keys() <= {"pipeline", "noisy"} and "pipeline" in states
+    assert set(states.values()) == {RunState.ORPHANED}
     assert all(run.error is not None and "disk is full" in run.error.message for run in runs)
     assert stores[0].live_runners() == [] and stores[0].unfinished_runners() == []
 
