@@ -189,3 +189,9 @@ def chatty(n: int) -> int:
     """A pipeline whose steps print: `prepare`, then `n` calls of `say` (one warns on stderr)."""
     print("chatty starts")
     return total([prepare(), *(say(i) for i in range(n))])
+
+
+@loopline.func
+def one_liner() -> int:
+    print("just this")
+    return 1

@@ -292,6 +292,15 @@ def test_logs_stream_live_then_cancel_then_rerun(
     page.locator("#root-state .badge", has_text="cancelled").wait_for()
 
 
+def test_a_single_line_of_output_is_counted_as_one_line(page: Any, stores: Any) -> None:
+    metadata, artifacts = stores
+    future = pipelines.one_liner()
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(future)
+    page.goto(f"/runs/{future.id}?tab=logs")
+    page.locator("#logs > div", has_text="just this").wait_for()
+    assert page.locator(".log-count").inner_text() == "1 line"
+
+
 def style_number(page: Any, selector: str, prop: str) -> str:
     return str(
         page.locator(selector).first.evaluate(f"el => getComputedStyle(el).getPropertyValue('{prop}')")

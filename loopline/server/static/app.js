@@ -522,7 +522,8 @@
       const counted = () => {
         const needle = search.value.toLowerCase();
         const shown = pre.querySelectorAll("div:not(.hidden)").length;
-        count.textContent = needle ? `${shown} of ${lines} lines` : `${lines} lines`;
+        const noun = lines === 1 ? "line" : "lines";
+        count.textContent = needle ? `${shown} of ${lines} ${noun}` : `${lines} ${noun}`;
       };
       const filter = () => {
         const needle = search.value.toLowerCase();
