@@ -50,8 +50,13 @@ def take(out: Path) -> list[Path]:
         ws = Workspace.from_stores(metadata, artifacts)
         registry = showcase.regression_records(ws, run_id=best.id)
         showcase.loop_records(ws, registry)
+        nightly_ids = [r.id for r in metadata.list_runs(RunFilter(tags=["nightly"]), limit=2).runs]
         shots = {
             "runs.png": ("/runs", None),
+            "compare.png": (f"/compare?run={nightly_ids[0]}&run={nightly_ids[1]}&run={best.id}", "table.compare"),
+            "timeline.png": (f"/runs/{best.id}?tab=timeline", "svg.timeline"),
+            "pipeline-logs.png": (f"/runs/{best.id}?tab=logs", "pre.plogs .pline"),
+            "artifact.png": (f"/artifacts/{metadata.get_run(first('load_dataset')).output_id}", None),
             "run-graph.png": (f"/runs/{best.id}", None),
             "artifacts.png": (f"/runs/{first('evaluate')}?tab=io", None),
             "dataframe.png": (f"/runs/{first('load_dataset')}?tab=io", None),
@@ -84,6 +89,11 @@ def take(out: Path) -> list[Path]:
                     page.locator("#panel").scroll_into_view_if_needed()
                 page.screenshot(path=str(out / name))
                 written.append(out / name)
+            dark = browser.new_page(viewport={"width": 1440, "height": 900}, color_scheme="dark")
+            dark.goto(f"{server.url}/runs/{best.id}")
+            dark.wait_for_selector("svg.graph .node")
+            dark.screenshot(path=str(out / "run-graph-dark.png"))
+            written.append(out / "run-graph-dark.png")
             browser.close()
     return written
 
