@@ -53,7 +53,10 @@ def take(out: Path) -> list[Path]:
         nightly_ids = [r.id for r in metadata.list_runs(RunFilter(tags=["nightly"]), limit=2).runs]
         shots = {
             "runs.png": ("/runs", None),
-            "compare.png": (f"/compare?run={nightly_ids[0]}&run={nightly_ids[1]}&run={best.id}", "table.compare"),
+            "compare.png": (
+                f"/compare?run={nightly_ids[0]}&run={nightly_ids[1]}&run={best.id}",
+                "table.compare",
+            ),
             "timeline.png": (f"/runs/{best.id}?tab=timeline", "svg.timeline"),
             "pipeline-logs.png": (f"/runs/{best.id}?tab=logs", "pre.plogs .pline"),
             "artifact.png": (f"/artifacts/{metadata.get_run(first('load_dataset')).output_id}", None),
