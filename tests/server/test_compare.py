@@ -145,6 +145,38 @@ def test_a_metric_filter_reads_the_last_value_of_a_steps_metric(
     assert listed(http.get("/fragments/runs", params={"where": "loss < 0.1"}).text) == [compared.fast]
 
 
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("loss", ["fast", "longer", "slow"]),  # last losses 0.048, 0.25, 0.33
+        ("-loss", ["slow", "longer", "fast"]),
+        ("-lr", ["fast", "longer", "slow"]),  # equal lr: the newer run first, as listed
+        ("inputs.epochs", ["fast", "slow", "longer"]),  # equal epochs: newer first
+    ],
+)
+def test_the_list_sorts_by_an_input_or_a_metric(
+    http: httpx.Client, compared: Compared, sort: str, order: list[str]
+) -> None:
+    page = http.get("/runs", params={"sort": sort}).text
+    assert listed(page) == [getattr(compared, name) for name in order]
+    assert "Sorted among the 3 most recent runs that match" in page
+
+
+def test_a_sort_and_a_filter_combine_and_runs_without_the_value_come_last(
+    http: httpx.Client, compared: Compared
+) -> None:
+    assert listed(http.get("/runs", params={"sort": "-epochs", "where": "lr = 0.01"}).text) == [
+        compared.longer,
+        compared.slow,
+    ]
+    assert set(listed(http.get("/runs", params={"sort": "no_such_value"}).text)) == {
+        compared.slow,
+        compared.fast,
+        compared.longer,
+    }
+    assert "cannot sort by" in http.get("/runs", params={"sort": "lr desc"}).text
+
+
 def test_a_filter_that_cannot_be_read_says_how_to_write_one(http: httpx.Client) -> None:
     page = http.get("/runs", params={"where": "lr ~ 3"}).text
     assert "cannot read the filter" in page and "lr = 0.01" in page

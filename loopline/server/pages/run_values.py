@@ -190,3 +190,41 @@ def scan(
             return Scan(found, scanned, None, False)
         if scanned >= limit:
             return Scan(found, scanned, cursor, True)
+
+
+SORT_LIMIT = 1_000  # runs a sorted list reads at most (each run's value costs a lookup)
+_SORT_KEY = re.compile(r"\s*(-)?\s*(?:(inputs?|metrics?)\.)?([A-Za-z_][\w.-]*)\s*")
+
+
+def parse_sort(text: str) -> tuple[Condition, bool]:
+    """`lr` (ascending) or `-accuracy` (descending) as the value to sort by, and whether
+    descending; a UsageError says how to write it."""
+    found = _SORT_KEY.fullmatch(text)
+    if found is None:
+        raise UsageError(
+            f"cannot sort by {text.strip()!r}: name an input or a metric, e.g. lr, or -accuracy for the highest first"
+        )
+    minus, kind, name = found.groups()
+    return Condition(name, "=", "", kind.rstrip("s") if kind else None), bool(minus)
+
+
+def sort_by_value(
+    metadata: MetadataStore, runs: list[RunRecord], key: Condition, descending: bool
+) -> list[RunRecord]:
+    """`runs` ordered by the value `key` names: numbers first (by number), then texts, then the
+    runs without that value; equal values keep their listed order."""
+    values = RunValues(metadata)
+    numbers: list[tuple[float, RunRecord]] = []
+    texts: list[tuple[str, RunRecord]] = []
+    missing: list[RunRecord] = []
+    for run in runs:
+        value = values.value(run, key)
+        if isinstance(value, float):
+            numbers.append((value, run))
+        elif isinstance(value, str):
+            texts.append((value, run))
+        else:
+            missing.append(run)
+    numbers.sort(key=lambda pair: pair[0], reverse=descending)
+    texts.sort(key=lambda pair: pair[0], reverse=descending)
+    return [run for _, run in numbers] + [run for _, run in texts] + missing

@@ -57,10 +57,13 @@ class RunsQuery:
     nested: bool
     cursor: str | None
     where: str | None = None  # conditions on inputs and metrics: `lr = 0.01 and accuracy > 0.9`
+    sort: str | None = None  # an input or metric to sort by: `lr`, or `-accuracy` for the highest first
 
     @property
     def any(self) -> bool:
-        return bool(self.q or self.states or self.tag or self.pipeline or self.nested or self.where)
+        return bool(
+            self.q or self.states or self.tag or self.pipeline or self.nested or self.where or self.sort
+        )
 
     def filter(self) -> RunFilter:
         return queries.run_filter(
@@ -77,6 +80,7 @@ class RunsQuery:
             ("tag", self.tag or ""),
             ("pipeline", self.pipeline or ""),
             ("where", self.where or ""),
+            ("sort", self.sort or ""),
         ]
         params += [("state", s) for s in self.states]
         params += [("nested", "1")] if self.nested else []
@@ -92,6 +96,7 @@ def runs_query(
     nested: bool = False,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     where: Annotated[str | None, Query(max_length=512)] = None,
+    sort: Annotated[str | None, Query(max_length=256)] = None,
 ) -> RunsQuery:
     valid = {s.value for s in RunState}
     return RunsQuery(
@@ -102,6 +107,7 @@ def runs_query(
         nested,
         cursor or None,
         where.strip() or None if where else None,
+        sort.strip() or None if sort else None,
     )
 
 
@@ -120,6 +126,8 @@ class Listing:
 
 
 def listing(state: ServerState, f: RunsQuery) -> Listing:
+    if f.sort:
+        return _sorted_listing(state, f)
     if not f.where:
         page = state.metadata.list_runs(f.filter(), limit=PAGE_SIZE, cursor=f.cursor)
         total = state.metadata.count_runs(f.filter())
@@ -141,6 +149,24 @@ def listing(state: ServerState, f: RunsQuery) -> Listing:
     return Listing(
         found.runs, f"{len(found.runs):,}{more} {match} in {found.scanned:,} read", found.next_cursor, notice
     )
+
+
+def _sorted_listing(state: ServerState, f: RunsQuery) -> Listing:
+    """The most recent runs that match (up to SORT_LIMIT), sorted by an input or metric."""
+    try:
+        key, descending = run_values.parse_sort(f.sort or "")
+        conditions = run_values.parse_conditions(f.where) if f.where else []
+    except UsageError as e:
+        return Listing([], "no runs", None, problem=str(e))
+    limit = run_values.SORT_LIMIT
+    found = run_values.scan(state.metadata, f.filter(), conditions, want=limit, limit=limit)
+    ranked = run_values.sort_by_value(state.metadata, found.runs, key, descending)
+    shown = ranked[:PAGE_SIZE]
+    notice = (
+        f"Sorted among the {len(found.runs):,} most recent runs that match "
+        f"(a sorted list reads at most {limit:,}); runs without {key.name} come last."
+    )
+    return Listing(shown, f"{len(shown):,} of {len(found.runs):,} runs, by {f.sort}", None, notice)
 
 
 @router.get("/runs", response_class=HTMLResponse)
