@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from loopline.cl.loop import loop_round
 from loopline.core.records import ArtifactRecord, RunFilter, RunRecord, RunState
 from loopline.errors import ArtifactNotFoundError, UsageError
 from loopline.server import queries
@@ -169,6 +170,24 @@ def _sorted_listing(state: ServerState, f: RunsQuery) -> Listing:
     return Listing(shown, f"{len(shown):,} of {len(found.runs):,} runs, by {f.sort}", None, notice)
 
 
+LOOP_ROUND = loop_round.path  # the function of a loop round's run
+
+
+def round_labels(state: ServerState, runs: list[RunRecord]) -> dict[str, str]:
+    """`digits-loop round 3` for each run among `runs` that is a round of a loop (its number is
+    given inside the run, so its name cannot carry it)."""
+    wanted = {run.id for run in runs if run.function == LOOP_ROUND}
+    if not wanted:
+        return {}
+    store = state.workspace.store
+    return {
+        r.run_id: f"{r.loop} round {r.round}"
+        for latest in store.loops()
+        for r in store.rounds(latest.loop)
+        if r.run_id in wanted
+    }
+
+
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, state: State, f: Filters) -> HTMLResponse:
     found = listing(state, f)
@@ -179,6 +198,7 @@ def runs_page(request: Request, state: State, f: Filters) -> HTMLResponse:
         f=f,
         nested=f.nested,
         runs=found.runs,
+        rounds=round_labels(state, found.runs),
         expandable=True,
         depth=0,
         listing=found,
@@ -195,7 +215,15 @@ def runs_rows(request: Request, state: State, f: Filters) -> HTMLResponse:
     """The list's rows; the page's script reads the count and the next page's address from the
     headers (as text that stays ASCII)."""
     found = listing(state, f)
-    response = render(request, "runs_rows.html", runs=found.runs, expandable=True, depth=0, listing=found)
+    response = render(
+        request,
+        "runs_rows.html",
+        runs=found.runs,
+        rounds=round_labels(state, found.runs),
+        expandable=True,
+        depth=0,
+        listing=found,
+    )
     response.headers["X-Runs-Total"] = found.total.encode("ascii", "replace").decode()
     response.headers["X-Runs-Next"] = f.url(found.next_cursor) if found.next_cursor else ""
     return response
@@ -207,7 +235,14 @@ def children_rows(
 ) -> HTMLResponse:
     children = state.metadata.list_runs(RunFilter(parent_id=run_id), limit=500).runs
     children.sort(key=lambda r: (r.created_at, r.id))
-    return render(request, "runs_rows.html", runs=children, expandable=True, depth=depth)
+    return render(
+        request,
+        "runs_rows.html",
+        runs=children,
+        rounds=round_labels(state, children),
+        expandable=True,
+        depth=depth,
+    )
 
 
 # -- one run -----------------------------------------------------------------------------------
@@ -352,7 +387,14 @@ def run_page(
     run = state.metadata.get_run(run_id)
     root = run if run.parent_id is None else state.metadata.get_run(run.root_id)
     context = graph_context(state, root, run.id, _names(open), _names(closed))
-    return render(request, "run.html", nav="runs", **context, **panel_context(state, run, root, tab))
+    return render(
+        request,
+        "run.html",
+        nav="runs",
+        root_round=round_labels(state, [root]).get(root.id),
+        **context,
+        **panel_context(state, run, root, tab),
+    )
 
 
 @router.get("/fragments/panel/{run_id}", response_class=HTMLResponse)
