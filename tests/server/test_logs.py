@@ -3,12 +3,14 @@ range on request, with what it left out and the links to read the rest."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 
 import loopline
+from loopline.core.records import LogChunk, RunRecord, RunState, WriteBatch, utcnow
 from loopline.server.api import logs
 from tests.server import pipelines
 
@@ -98,3 +100,17 @@ def test_the_dashboard_shows_the_tail_and_loads_earlier_output_on_request(
     page.locator("#logs > div:first-child", has_text=shown[0]).wait_for()
     assert lines.all_inner_texts() == shown
     assert "characters before" in page.locator(".log-earlier").inner_text()
+
+
+@pytest.mark.browser
+def test_a_line_cut_between_two_stored_chunks_shows_as_one_line(page: Any, stores: Any) -> None:
+    metadata, _ = stores
+    run_id = uuid.uuid4().hex
+    now = utcnow()
+    run = RunRecord(run_id, run_id, None, "tests.cut", "cut", RunState.SUCCEEDED, now)
+    pieces = ["first li", "ne\nsecond", " line\nthird line\n"]
+    metadata.write(WriteBatch(runs=[run], logs=[LogChunk(run_id, "stdout", text, now) for text in pieces]))
+    page.goto(f"/runs/{run_id}?tab=logs")
+    page.locator("#logs > div", has_text="third line").wait_for()
+    assert page.locator("#logs > div").all_inner_texts() == ["first line", "second line", "third line"]
+    assert page.locator(".log-count").inner_text() == "3 lines"

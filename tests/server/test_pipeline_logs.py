@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 import loopline
+from loopline.core.records import LogChunk, RunRecord, RunState, WriteBatch, utcnow
 from loopline.server.background import serve
 from loopline.settings import Settings
 from loopline.storage.embedded import open_stores
@@ -116,3 +117,29 @@ def test_the_logs_tab_merges_the_pipeline_and_filters_by_step(
     assert page.locator("#logs").count() == 1
     assert page.evaluate("window.__csp") == [] and problems == []
     context.close()
+
+
+@pytest.mark.browser
+def test_a_steps_line_cut_between_its_chunks_is_one_line_among_other_steps_output(
+    browser: Any, tmp_path: Any
+) -> None:
+    settings = Settings.for_home(tmp_path / "home")
+    stores = open_stores(settings)
+    metadata = stores[0]
+    now = utcnow()
+    root = RunRecord("r" * 32, "r" * 32, None, "tests.cut", "cut", RunState.SUCCEEDED, now)
+    one, two = (root.replace(id=c * 32, parent_id=root.id, name=f"step {c}") for c in "ab")
+    chunks = [(one, "first li"), (two, "other\n"), (one, "ne\nlast\n")]
+    metadata.write(
+        WriteBatch(
+            runs=[root, one, two], logs=[LogChunk(run.id, "stdout", text, now) for run, text in chunks]
+        )
+    )
+    with serve(*stores, settings) as server:
+        context = browser.new_context(base_url=server.url)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.goto(f"/runs/{root.id}?tab=logs")
+        page.locator("#pipeline-logs .pline", has_text="last").wait_for()
+        assert page.locator("#pipeline-logs .ptext").all_inner_texts() == ["first line", "other", "last"]
+        context.close()

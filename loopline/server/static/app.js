@@ -525,11 +525,12 @@
         const noun = lines === 1 ? "line" : "lines";
         count.textContent = needle ? `${shown} of ${lines} ${noun}` : `${lines} ${noun}`;
       };
-      const filter = () => {
+      const filterOne = (line) => {
         const needle = search.value.toLowerCase();
-        for (const line of pre.children) {
-          line.classList.toggle("hidden", Boolean(needle) && !line.textContent.toLowerCase().includes(needle));
-        }
+        line.classList.toggle("hidden", Boolean(needle) && !line.textContent.toLowerCase().includes(needle));
+      };
+      const filter = () => {
+        for (const line of pre.children) filterOne(line);
         counted();
       };
       search.addEventListener("input", filter);
@@ -545,11 +546,19 @@
           return line;
         });
       };
+      let lineOpen = false; // the last chunk ended inside a line: the next one goes on with it
       const append = (chunks) => {
         for (const chunk of chunks) {
           const divs = lineDivs(chunk);
+          const last = pre.lastElementChild;
+          if (lineOpen && last && divs.length) {
+            const rest = divs.shift();
+            last.textContent += rest.textContent;
+            filterOne(last);
+          }
           pre.append(...divs);
           lines += divs.length;
+          if (chunk.text) lineOpen = !chunk.text.endsWith("\n");
         }
         counted();
         if (follow.checked) pre.scrollTop = pre.scrollHeight;
@@ -1202,8 +1211,26 @@
       const narrowed = stepSelect.value || streamSelect.value || needle();
       empty.textContent = narrowed ? "No output matches." : emptyText;
     };
+    // A step's line cut between two of its chunks is one line: the next chunk of that step and
+    // stream goes on with it (other steps' chunks may come between).
+    const unfinished = new Map();
+    const joined = (chunk) => {
+      const key = `${chunk.run_id} ${chunk.stream}`;
+      const open = unfinished.get(key);
+      let text = chunk.text;
+      if (open && text) {
+        const end = text.indexOf("\n");
+        const head = end < 0 ? text : text.slice(0, end);
+        $(".ptext", open).textContent += plainLine(head);
+        text = end < 0 ? "" : text.slice(end + 1);
+        if (end >= 0) unfinished.delete(key);
+      }
+      const divs = lineDivs({ ...chunk, text });
+      if (text && !text.endsWith("\n") && divs.length) unfinished.set(key, divs[divs.length - 1]);
+      return divs;
+    };
     const add = (chunks, before) => {
-      const divs = chunks.flatMap(lineDivs);
+      const divs = before ? chunks.flatMap(lineDivs) : chunks.flatMap(joined);
       if (before) {
         const height = pre.scrollHeight;
         pre.prepend(...divs);
@@ -1252,6 +1279,7 @@
       const mine = ++generation;
       clearTimeout(timer);
       pre.replaceChildren();
+      unfinished.clear();
       lines = 0;
       earlier.hidden = true;
       try {
