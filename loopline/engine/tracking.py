@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 FLUSH_AT = 2_000  # runs waiting: write now rather than at the end of the interval
 CHUNK_CHARS = 64 * 1024  # a stored log chunk holds at most this much output
 LOGS_FLUSH_AT = 1024 * 1024  # characters of output waiting: write them now, the step waits
+# While the store refuses writes (a full disk), output waits up to this much; older output is
+# dropped past it (a line in the log says how much), so a step that prints on keeps its memory.
+LOGS_WAITING_AT_MOST = 16 * LOGS_FLUSH_AT
 # A run created this recently that is still `created` waits for the next interval: most steps
 # (and every cache hit) move on within it, and their run is then written once, not twice.
 HOLD_CREATED_S = 0.25
@@ -84,6 +87,8 @@ class StoreTracker(RunHooks):
             self._write(self._take())
         except Exception as error:  # noqa: BLE001 - written again later; said by _retrying
             self._retrying(error)
+        else:
+            self._failure = None
         finally:
             self._writing.now = False
             self._write_lock.release()
@@ -99,8 +104,9 @@ class StoreTracker(RunHooks):
             for at in range(0, len(text), CHUNK_CHARS):
                 self._add_log(run_id, stream, text[at : at + CHUNK_CHARS])
             full = self._log_chars >= LOGS_FLUSH_AT
-        if full:
+        if full and self._failure is None:
             # Stored before the step prints on, so what waits in memory stays near LOGS_FLUSH_AT.
+            # While writes fail, the writer thread retries each interval and the step goes on.
             self._write_now(wait=True)
 
     def _add_log(self, run_id: str, stream: str, text: str) -> None:
@@ -162,7 +168,29 @@ class StoreTracker(RunHooks):
                 self._artifacts.setdefault(artifact.id, artifact)
             self._logs[:0] = batch.logs
             self._log_chars += sum(len(c.text) for c in batch.logs)
+            self._drop_oldest_output()
             self._metrics[:0] = batch.metrics
+
+    def _drop_oldest_output(self) -> None:
+        """Past LOGS_WAITING_AT_MOST characters waiting, drop the oldest output, saying so in the
+        log of each run that lost some."""
+        dropped: dict[tuple[str, str], int] = {}
+        while self._log_chars > LOGS_WAITING_AT_MOST and self._logs:
+            chunk = self._logs.pop(0)
+            self._log_chars -= len(chunk.text)
+            key = (chunk.run_id, chunk.stream)
+            dropped[key] = dropped.get(key, 0) + len(chunk.text)
+        notes = [
+            LogChunk(
+                run_id,
+                "log",
+                f"[{count:,} characters of {stream} dropped: the store refused them]\n",
+                utcnow(),
+            )
+            for (run_id, stream), count in dropped.items()
+        ]
+        self._logs[:0] = notes
+        self._log_chars += sum(len(n.text) for n in notes)
 
     def flush(self) -> None:
         """Write everything pending now (raises if the store refuses)."""

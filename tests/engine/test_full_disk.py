@@ -52,6 +52,31 @@ FULL_DISK_PIPELINE = textwrap.dedent(
 )
 
 
+# A step that prints 80 MB while the store refuses every write: what waits stays bounded.
+FLOOD_PIPELINE = (
+    FULL_DISK_PIPELINE.replace("range(8_000)", "range(80_000)")
+    .replace(
+        "try:\n    runner.run(pipeline())",
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\ntry:\n    runner.run(pipeline())",
+    )
+    .replace(
+        "    sys.exit(1)",
+        "    print('grew', (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024, 'MiB')\n    sys.exit(1)",
+    )
+)
+
+
+def test_output_waiting_for_a_full_disk_stays_bounded(home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "flood.py"
+    script.write_text(FLOOD_PIPELINE)
+    done = subprocess.run(
+        [sys.executable, str(script), str(home)], capture_output=True, text=True, timeout=300, env=os.environ
+    )
+    assert done.returncode == 1, done.stderr
+    grew = int(done.stdout.split("grew ")[1].split()[0])
+    assert grew < 60, done.stdout  # 80 MB printed; at most 16 Mi characters wait, plus a write's copy
+
+
 @pytest.fixture
 def full_disk_run(home: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "full_disk.py"
