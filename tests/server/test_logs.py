@@ -114,3 +114,22 @@ def test_a_line_cut_between_two_stored_chunks_shows_as_one_line(page: Any, store
     page.locator("#logs > div", has_text="third line").wait_for()
     assert page.locator("#logs > div").all_inner_texts() == ["first line", "second line", "third line"]
     assert page.locator(".log-count").inner_text() == "3 lines"
+
+
+@pytest.mark.browser
+def test_lines_cut_anywhere_between_chunks_and_windows_read_back_whole(page: Any, stores: Any) -> None:
+    metadata, _ = stores
+    run_id = uuid.uuid4().hex
+    now = utcnow()
+    output = "".join(f"line {i:06d} {'y' * (i % 50)}\n" for i in range(12_000))  # ~560 KB
+    cuts = range(0, len(output), 997)  # chunk edges that fall anywhere in a line
+    chunks = [LogChunk(run_id, "stdout", output[at : at + 997], now) for at in cuts]
+    run = RunRecord(run_id, run_id, None, "tests.cuts", "cuts", RunState.SUCCEEDED, now)
+    metadata.write(WriteBatch(runs=[run], logs=chunks))
+    page.goto(f"/runs/{run_id}?tab=logs")
+    page.locator("#logs > div:last-child", has_text="line 011999").wait_for()
+    while page.locator(".log-earlier").is_visible():
+        page.locator(".log-earlier").click()
+        page.locator(".log-earlier[disabled]").wait_for(state="detached")
+    page.locator("#logs > div:first-child", has_text="line 000000").wait_for()
+    assert page.locator("#logs > div").all_inner_texts() == output.splitlines()

@@ -546,20 +546,28 @@
           return line;
         });
       };
-      let lineOpen = false; // the last chunk ended inside a line: the next one goes on with it
-      const append = (chunks) => {
+      // The chunks' lines, a line cut between two chunks joined into one div; `open` says the
+      // last chunk ended inside a line (the next text goes on with it).
+      const joinedDivs = (chunks, open, last) => {
+        const divs = [];
         for (const chunk of chunks) {
-          const divs = lineDivs(chunk);
-          const last = pre.lastElementChild;
-          if (lineOpen && last && divs.length) {
-            const rest = divs.shift();
-            last.textContent += rest.textContent;
-            filterOne(last);
+          const parts = lineDivs(chunk);
+          const tail = divs.length ? divs[divs.length - 1] : last;
+          if (open && tail && parts.length) {
+            tail.textContent += parts.shift().textContent;
+            filterOne(tail);
           }
-          pre.append(...divs);
-          lines += divs.length;
-          if (chunk.text) lineOpen = !chunk.text.endsWith("\n");
+          divs.push(...parts);
+          if (chunk.text) open = !chunk.text.endsWith("\n");
         }
+        return { divs, open };
+      };
+      let lineOpen = false; // the last chunk shown ended inside a line
+      const append = (chunks) => {
+        const { divs, open } = joinedDivs(chunks, lineOpen, pre.lastElementChild);
+        lineOpen = open;
+        pre.append(...divs);
+        lines += divs.length;
         counted();
         if (follow.checked) pre.scrollTop = pre.scrollHeight;
       };
@@ -573,10 +581,11 @@
         try {
           const answer = await api("GET", earlierUrl);
           const height = pre.scrollHeight;
-          const divs = answer.chunks.flatMap(lineDivs);
+          const { divs, open } = joinedDivs(answer.chunks, false, null);
           const first = pre.firstElementChild;
-          if (first && divs.length && !answer.chunks[answer.chunks.length - 1].text.endsWith("\n")) {
+          if (first && divs.length && open) {
             first.textContent = divs.pop().textContent + first.textContent; // one line, cut by the window
+            filterOne(first);
           }
           pre.prepend(...divs);
           lines += divs.length;
