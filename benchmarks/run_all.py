@@ -40,6 +40,8 @@ OTHER_RESULTS = (
     ("Ray and the GPU check (issue 6)", "RESULTS_ray.md", "python benchmarks/ray_bench.py"),
     ("Data in: warehouse tables (issue 13)", "RESULTS_data.md", "python -m benchmarks.data_bench"),
     ("Serving (issue 13)", "RESULTS_serve.md", "python -m benchmarks.serve_bench"),
+    ("Team mode under load and faults (issue 12)", "RESULTS_team.md", "python -m benchmarks.team_bench"),
+    ("Huge graphs (issue 17)", "RESULTS_graphs.md", "python -m benchmarks.graph_bench"),
 )
 
 # The targets of issue 2, and of issue 19 where it tightened them (the others come with their
