@@ -25,7 +25,11 @@ LAZY_OWN_MODULES = {
     # Backends load when a store of their kind is opened: SQLAlchemy for a database (the embedded
     # SQLite store loads it, and Alembic, only for a query a runner does not make, or a
     # migration), httpx for a server; neither is cheap to import.
-    "loopline.storage.sql.store": {"loopline/storage/embedded.py", "loopline/storage/sql/sqlite.py"},
+    "loopline.storage.sql.store": {
+        "loopline/storage/embedded.py",
+        "loopline/storage/sql/sqlite.py",
+        "loopline/cli/doctor.py",
+    },
     # `loopline doctor` loads SQLAlchemy when it runs, not for every command.
     "loopline.storage.sql.database": {
         "loopline/storage/sql/sqlite.py",

@@ -65,6 +65,7 @@ def local_checks(settings: Settings, sample: int) -> Iterator[Check]:
     location_ok = yield from artifact_location_check(settings.artifacts_url)
     if location_ok and database_ok:
         yield from artifact_sample_check(settings, sample)
+        yield from reference_check(settings, sample)
 
 
 def server_checks(settings: Settings, sample: int) -> Iterator[Check]:
@@ -219,6 +220,40 @@ def artifact_sample_check(settings: Settings, sample: int) -> Iterator[Check]:
         yield Check("hashes", False, f"cannot open the artifact store {url}: {error}")
         return
     yield _sample(artifacts, sample)
+
+
+def reference_check(settings: Settings, sample: int) -> Iterator[Check]:
+    """A sample of the artifacts the records refer to are in the artifact store: what a restore
+    breaks when its artifact copy is older than its database dump."""
+    import sqlalchemy as sa
+
+    from loopline.storage.sql.store import SqlMetadataStore
+
+    url = settings.artifacts_url
+    location = url if "://" not in url else f"{url}#values={settings.database_url}"
+    try:
+        metadata = SqlMetadataStore(settings.database_url, migrate=False)
+        try:
+            referenced = sorted(metadata.referenced_artifact_ids())
+        finally:
+            metadata.close()
+        artifacts = open_artifact_store(location)
+        chosen = random.sample(referenced, min(sample * 10, len(referenced)))
+        missing = [artifact_id for artifact_id in chosen if not artifacts.exists(artifact_id)]
+    except (LooplineError, OSError, sqlite3.Error, sa.exc.SQLAlchemyError) as error:
+        yield Check("references", False, f"cannot compare the records with the artifacts in {url}: {error}")
+        return
+    if missing:
+        yield Check(
+            "references",
+            False,
+            f"{len(missing)} of {len(chosen)} sampled artifacts the records refer to are not in {url} "
+            f"(e.g. {missing[0]}): the artifacts are older than the database. After a restore, restore "
+            "the artifact copy taken after the database dump (docs/team.md, Backup and restore); "
+            "otherwise rerun the steps that made them (`loopline run --no-cache ...`)",
+        )
+        return
+    yield Check("references", True, f"{len(chosen)} sampled artifact(s) the records refer to are there")
 
 
 def _sample(artifacts: ArtifactStore, sample: int) -> Check:

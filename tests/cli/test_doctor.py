@@ -41,6 +41,7 @@ def test_a_healthy_store_passes_every_check(tracked: loopline.LocalRunner, home:
         "migrations": f"ok at the head revision {HEAD_REVISION}",
         "artifacts": f"ok {home / 'artifacts'} exists and is writable",
         "hashes": "ok 1 sampled artifact(s) match their hash",
+        "references": "ok 1 sampled artifact(s) the records refer to are there",
     }
 
 
@@ -48,6 +49,17 @@ def test_an_empty_home_is_fine_and_left_empty(home: Path) -> None:
     code, checks = doctor()
     assert code == 0 and checks["store"].startswith("ok no database at")
     assert not home.exists()
+
+
+def test_records_that_refer_to_a_missing_artifact_fail_as_after_a_restore_of_an_older_copy(
+    tracked: loopline.LocalRunner, home: Path
+) -> None:
+    (blob,) = [p for p in (home / "artifacts").glob("??/*") if len(p.name) == 64]
+    blob.unlink()
+    code, checks = doctor()
+    assert code == 1
+    assert checks["references"].startswith("FAILED 1 of 1 sampled artifacts the records refer to are not in")
+    assert blob.name in checks["references"] and "restore the artifact copy" in checks["references"]
 
 
 def test_a_corrupt_artifact_fails_the_hash_check(tracked: loopline.LocalRunner, home: Path) -> None:
