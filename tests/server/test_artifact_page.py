@@ -9,11 +9,15 @@ from typing import Any
 
 import httpx
 
+import loopline
 from loopline.cl.store.records import DatasetVersion, LoopRound, ModelVersion
 from loopline.core.records import WriteBatch
 from loopline.core.summaries import summarize
+from loopline.server.background import serve
 from loopline.server.rendering.entities import EntityLink, entity_link
+from loopline.settings import Settings
 from loopline.storage.artifacts import store_value
+from loopline.storage.embedded import open_stores
 from tests.server.conftest import Registry, Seeded
 
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -88,3 +92,23 @@ def test_dataset_versions_and_loop_rounds_name_their_pages() -> None:
         "loop digits-loop, round 3", "/loops/digits-loop#round-3"
     )
     assert entity_link(summarize({"a": 1})) is None
+
+
+@loopline.func
+def registers() -> ModelVersion:
+    return MODEL
+
+
+@loopline.func
+def release() -> ModelVersion:
+    return registers()
+
+
+def test_a_graph_node_names_the_entity_its_run_returned(tmp_path: Any) -> None:
+    settings = Settings.for_home(tmp_path / "home")
+    metadata, artifacts = stores = open_stores(settings)
+    future = release()
+    loopline.LocalRunner(metadata=metadata, artifacts=artifacts, echo=False).run(future)
+    with serve(*stores, settings) as server:
+        page = httpx.get(f"{server.url}/runs/{future.id}").text
+    assert "<title>registers: succeeded \u2192 model digits@4</title>" in page

@@ -18,6 +18,7 @@ from loopline.server import queries
 from loopline.server.pages import compare, run_values
 from loopline.server.pages.render import render
 from loopline.server.rendering.charts import metric_chart
+from loopline.server.rendering.entities import entity_link
 from loopline.server.rendering.formats import brief
 from loopline.server.rendering.graph_layout import Layout, layout
 from loopline.server.rendering.graph_svg import render_graph
@@ -343,7 +344,7 @@ def graph_context(
     shown = sum(1 for b in drawn.boxes if b.kind != "group")
     groups = len(drawn.boxes) - shown
     return {
-        "graph_svg": render_graph(drawn, selected),
+        "graph_svg": render_graph(drawn, selected, _entity_outputs(state, drawn)),
         "graph_caption": f"{_count(drawn.total_runs, 'run')} drawn as {_count(shown, 'node')} in {_count(groups, 'group')}",
         "total_runs": drawn.total_runs,
         "children": children,
@@ -353,6 +354,23 @@ def graph_context(
         "opened": sorted(opened),
         "closed": sorted(closed),
     }
+
+
+def _entity_outputs(state: ServerState, drawn: Layout) -> dict[str, str]:
+    """What each drawn single run returned, when that is a registered entity (a few dozen
+    lookups at most: the node budget bounds the boxes)."""
+    found = {}
+    for box in drawn.boxes:
+        if box.kind == "group" or box.collapsed or box.run.output_id is None:
+            continue
+        try:
+            artifact = state.metadata.get_artifact(box.run.output_id)
+        except ArtifactNotFoundError:
+            continue
+        entity = entity_link(artifact.summary, artifact)
+        if entity is not None:
+            found[box.run.id] = entity.label
+    return found
 
 
 def timeline_context(state: ServerState, root: RunRecord, selected: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from loopline.server.rendering.formats import duration
@@ -35,7 +36,7 @@ def _state_bar(box: Box, x: float, y: float, width: float) -> str:
     return "".join(parts)
 
 
-def _node(box: Box, is_selected: bool) -> str:
+def _node(box: Box, is_selected: bool, output: str | None = None) -> str:
     run = box.run
     x, y, w, h = box.x + MARGIN, box.y + MARGIN, box.width, box.height
     chosen = " selected" if is_selected else ""
@@ -67,6 +68,7 @@ def _node(box: Box, is_selected: bool) -> str:
         else ""
     )
     took = duration(run.duration_s)
+    returned = f" \u2192 {output}" if output else ""
     return (
         f'<g class="node run s-{state}{chosen}" data-run-id="{run.id}" tabindex="0" role="link" '
         f'aria-label="{escape(run.name)}: {state}">'
@@ -75,7 +77,7 @@ def _node(box: Box, is_selected: bool) -> str:
         f'<text x="{x + 14:.1f}" y="{y + 19:.1f}" class="title">{_text(label)}</text>'
         f'<text x="{x + 14:.1f}" y="{y + 35:.1f}" class="sub"><tspan class="sstate">{state}</tspan>'
         f'<tspan class="sep">{" · " if took else ""}</tspan><tspan class="took"{clock}>{took}</tspan></text>'
-        f"{badge}</g>"
+        f"{badge}<title>{escape(run.name)}: {state}{escape(returned)}</title></g>"
     )
 
 
@@ -177,11 +179,14 @@ def _edge(source: Box, target: Box, count: int) -> str:
     return f'<path class="edge" d="{path}" marker-end="url(#arrow)"/>{label}'
 
 
-def render_graph(graph: Layout, selected: str | None = None) -> str:
+def render_graph(graph: Layout, selected: str | None = None, outputs: Mapping[str, str] | None = None) -> str:
+    """The layout as SVG; `outputs` names what a run returned when it is a registered entity
+    (`model digits@4`), shown in its node's tooltip."""
     width, height = graph.width + 2 * MARGIN, graph.height + 2 * MARGIN
     edges = "".join(_edge(s, t, n) for s, t, n in graph.edges)
     chosen = graph.owner.get(selected) if selected else None
-    nodes = "".join(_node(box, box is chosen) for box in graph.boxes)
+    outputs = outputs or {}
+    nodes = "".join(_node(box, box is chosen, outputs.get(box.run.id)) for box in graph.boxes)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" data-root-id="{graph.root_id}" data-total="{graph.total_runs}" '
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="group" aria-label="pipeline graph">'
