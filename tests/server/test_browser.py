@@ -150,6 +150,19 @@ def test_the_nav_works_in_an_800_px_window(page: Any, seeded: Seeded) -> None:
     page.wait_for_url("**/loops")
 
 
+def test_an_output_opens_its_artifact_page_with_the_runs_that_made_and_took_it(
+    page: Any, http: httpx.Client, seeded: Seeded
+) -> None:
+    table = http.get("/api/v1/runs", params={"name": "make_table"}).json()["runs"][0]
+    page.goto(f"/runs/{table['id']}?tab=io")
+    page.locator("a.artifact-page").last.click()
+    page.wait_for_url("**/artifacts/*")
+    page.locator("table.artifact-runs a", has_text="make_table").wait_for()
+    assert page.locator("table.artifact-runs a", has_text="summarize").count() == 1
+    page.locator("table.artifact-runs a", has_text="summarize").click()
+    page.wait_for_url("**/runs/*")
+
+
 def test_groups_close_and_open_from_the_keyboard(page: Any, seeded: Seeded) -> None:
     page.goto(f"/runs/{seeded.fan}")
     page.locator('svg.graph [data-toggle][data-open="1"]').focus()
