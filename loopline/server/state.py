@@ -13,8 +13,9 @@ from fastapi import Request
 
 from loopline.cl.store.revisions import RecordKind
 from loopline.cl.store.workspace import Workspace
-from loopline.core.records import RunRecord
+from loopline.core.records import ArtifactRecord, RunRecord
 from loopline.engine.relaunch import Relaunch
+from loopline.errors import ArtifactNotFoundError
 from loopline.server.auth.identity import Identities
 from loopline.server.config import ServerConfig
 from loopline.server.live import ChangeFeed, LivePage, records_revision
@@ -24,6 +25,7 @@ from loopline.team.store import TeamStore
 PIPELINE_CACHE = 6
 VALUE_CACHE = 8
 FRAME_CACHE = 4  # tables loaded for paging (whole DataFrames: few, they can be large)
+RECORD_CACHE = 4096  # artifact records (small): what graph nodes returned, read on every redraw
 T = TypeVar("T")
 
 
@@ -66,7 +68,16 @@ class ServerState:
     # Tables being paged through (`/api/v1/artifacts/{id}/rows`), and their sorted row orders.
     frames: Recent[Any] = dataclasses.field(default_factory=lambda: Recent(FRAME_CACHE))
     row_orders: Recent[Any] = dataclasses.field(default_factory=lambda: Recent(FRAME_CACHE))
+    _records: Recent[ArtifactRecord] = dataclasses.field(default_factory=lambda: Recent(RECORD_CACHE))
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def artifact_record(self, artifact_id: str) -> ArtifactRecord | None:
+        """An artifact's record, or None while none is recorded (a record never changes once made,
+        so it is kept; a miss is asked again next time)."""
+        try:
+            return self._records.get(artifact_id, lambda: self.metadata.get_artifact(artifact_id))
+        except ArtifactNotFoundError:
+            return None
 
     def value(self, artifact_id: str) -> Any:
         """An artifact's value (datasets, reports, batches of inputs), kept while it is among

@@ -168,10 +168,11 @@ def scan(
     want: int,
     cursor: str | None = None,
     limit: int = SCAN_LIMIT,
+    values: RunValues | None = None,
 ) -> Scan:
     """Up to `want` runs that `filter` lists and every condition holds for, reading at most `limit`
-    runs from `cursor` on."""
-    values = RunValues(metadata)
+    runs from `cursor` on (`values`: the request's reads, to share with what comes next)."""
+    values = values or RunValues(metadata)
     found: list[RunRecord] = []
     scanned = 0
     while True:
@@ -209,11 +210,10 @@ def parse_sort(text: str) -> tuple[Condition, bool]:
 
 
 def sort_by_value(
-    metadata: MetadataStore, runs: list[RunRecord], key: Condition, descending: bool
+    values: RunValues, runs: list[RunRecord], key: Condition, descending: bool
 ) -> list[RunRecord]:
     """`runs` ordered by the value `key` names: numbers first (by number), then texts, then the
     runs without that value; equal values keep their listed order."""
-    values = RunValues(metadata)
     numbers: list[tuple[float, RunRecord]] = []
     texts: list[tuple[str, RunRecord]] = []
     missing: list[RunRecord] = []

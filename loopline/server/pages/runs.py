@@ -161,8 +161,9 @@ def _sorted_listing(state: ServerState, f: RunsQuery) -> Listing:
     except UsageError as e:
         return Listing([], "no runs", None, problem=str(e))
     limit = run_values.SORT_LIMIT
-    found = run_values.scan(state.metadata, f.filter(), conditions, want=limit, limit=limit)
-    ranked = run_values.sort_by_value(state.metadata, found.runs, key, descending)
+    values = run_values.RunValues(state.metadata)  # each artifact and metric read once for both
+    found = run_values.scan(state.metadata, f.filter(), conditions, want=limit, limit=limit, values=values)
+    ranked = run_values.sort_by_value(values, found.runs, key, descending)
     shown = ranked[:PAGE_SIZE]
     notice = (
         f"Sorted among the {len(found.runs):,} most recent runs that match "
@@ -357,17 +358,14 @@ def graph_context(
 
 
 def _entity_outputs(state: ServerState, drawn: Layout) -> dict[str, str]:
-    """What each drawn single run returned, when that is a registered entity (a few dozen
-    lookups at most: the node budget bounds the boxes)."""
+    """What each drawn single run returned, when that is a registered entity (the node budget
+    bounds the boxes; their records are kept between redraws)."""
     found = {}
     for box in drawn.boxes:
         if box.kind == "group" or box.collapsed or box.run.output_id is None:
             continue
-        try:
-            artifact = state.metadata.get_artifact(box.run.output_id)
-        except ArtifactNotFoundError:
-            continue
-        entity = entity_link(artifact.summary, artifact)
+        artifact = state.artifact_record(box.run.output_id)
+        entity = None if artifact is None else entity_link(artifact.summary, artifact)
         if entity is not None:
             found[box.run.id] = entity.label
     return found

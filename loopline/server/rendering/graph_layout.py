@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Sequence
 
 from loopline.core.records import RunRecord
+from loopline.server.rendering.states import SETTLED, URGENCY
 
 FANOUT_MIN = 4  # this many sibling calls of one function in one layer become one node
 CHAIN_MIN = 4  # this many calls of one function, each fed by the one before, become one node
@@ -65,21 +66,9 @@ class Box:
 
     @property
     def state(self) -> str:
+        """The most urgent state among the runs that are not settled, else the commonest."""
         counts = self.states()
-        for urgent in (
-            "failed",
-            "running",
-            "retrying",
-            "waiting",
-            "ready",
-            "created",
-            "orphaned",
-            "cancelled",
-            "abandoned",
-        ):
-            if urgent in counts:
-                return urgent
-        return next(iter(counts))
+        return next((s for s in URGENCY if s in counts and s not in SETTLED), next(iter(counts)))
 
 
 @dataclasses.dataclass

@@ -10,6 +10,7 @@ SHOWN = {"waiting": "running"}
 STOPPED = frozenset({"cancelled", "abandoned"})  # stopped from outside: neutral, not a failure
 
 
+SETTLED = frozenset({"succeeded", "cached"})  # finished as asked: nothing to look at
 # What needs a look first: failures, then work in progress, then what stopped or finished.
 URGENCY = (
     "failed",
