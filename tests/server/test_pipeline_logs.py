@@ -112,6 +112,7 @@ def test_the_logs_tab_merges_the_pipeline_and_filters_by_step(
     page.select_option(".plog-step", label="prepare")
     # (no wait_for_function: its polling evaluates a string, which the page's policy refuses)
     merged.locator(".pline", has_text="step 3 says hello").wait_for(state="detached")
+    merged.locator(".pline", has_text="preparing the data").wait_for()  # the filtered page is back
     assert merged.locator(".pline").count() == 1
     assert merged.inner_text().strip().endswith("preparing the data")
     merged.locator(".ptag").click()  # the tag selects its step in the page
